@@ -1,0 +1,45 @@
+"""Transformer Interview Lab: entry point. Run with `streamlit run app.py`."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import shell
+from ui.nav import PAGES
+
+st.set_page_config(page_title="Transformer Interview Lab", page_icon=":material/neurology:", layout="wide")
+
+lang = shell.init_lang()
+
+# Language switch: lives in the URL as ?lang=zh|en and holds across pages.
+def _pick_lang() -> None:
+    picked = st.session_state.get("_lang_pick")
+    if picked:  # clicking the selected option deselects it: keep the language then
+        st.session_state[shell.LANG_KEY] = picked
+
+
+st.session_state["_lang_pick"] = lang
+st.sidebar.segmented_control(
+    "语言 / Language",
+    options=["zh", "en"],
+    format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+    key="_lang_pick",
+    on_change=_pick_lang,
+    label_visibility="collapsed",
+)
+lang = shell.lang()
+
+sections: dict[str, list] = {}
+for spec in PAGES:
+    sections.setdefault(shell.t(spec.section), []).append(
+        st.Page(
+            spec.path,
+            title=shell.t(f"page_{spec.id}"),
+            icon=spec.icon,
+            url_path="" if spec.default else spec.id,
+            default=spec.default,
+        )
+    )
+
+page = st.navigation(sections, expanded=True)
+st.query_params["lang"] = lang
+page.run()

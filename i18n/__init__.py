@@ -1,0 +1,50 @@
+"""UI strings in one place per language.
+
+Every UI string lives in `i18n/<namespace>.yaml` as `key: {zh: …, en: …}` and is looked up as
+`t("namespace.key", lang)`. Page authors own one namespace file each. Plain Python: no Streamlit.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+_DIR = Path(__file__).parent
+
+
+class MissingString(KeyError):
+    """A UI string key that no namespace file defines (or lacks a language)."""
+
+
+@functools.cache
+def catalog() -> dict[str, dict[str, str]]:
+    """All strings: {"ns.key": {"zh": ..., "en": ...}}."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, value in data.items():
+            out[f"{path.stem}.{key}"] = value
+    return out
+
+
+def normalize_lang(lang: str | None) -> str:
+    if not lang:
+        return DEFAULT_LANG
+    lang = str(lang).lower()
+    if lang.startswith("zh"):
+        return "zh"
+    if lang.startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """The string `key` in `lang`, formatted with `fmt`. Raises MissingString when absent."""
+    entry = catalog().get(key)
+    if entry is None or lang not in entry or entry[lang] is None:
+        raise MissingString(f"{key} [{lang}]")
+    text = str(entry[lang])
+    return text.format(**fmt) if fmt else text

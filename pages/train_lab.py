@@ -1,0 +1,6 @@
+from ui import shell
+
+shell.page("train_lab")
+import streamlit as st
+
+st.info(shell.t("coming_soon"))

@@ -1,0 +1,60 @@
+"""The app shell: routing guard, language, page header. Every page calls `page(<id>)` first."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+import i18n
+
+LANG_KEY = "lang"
+_CURRENT_PAGE = "_current_page"
+
+
+def ensure_routed() -> None:
+    """Make the first request to a page URL go through app.py.
+
+    On a fresh server Streamlit runs a `pages/` folder next to the entry point in its legacy
+    auto-discovery mode until some session has called st.navigation, so the first request to
+    /<page> runs pages/<page>.py directly. Such a run switches the process to st.navigation mode
+    and reruns: the rerun executes app.py, which routes to the same page (same URL path, hence
+    the same page hash), with the shell (language, sidebar) in place.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_lang() -> str:
+    """Language from session, else the URL's ?lang=, else the browser's locale, else Chinese."""
+    if LANG_KEY not in st.session_state:
+        raw = st.query_params.get(LANG_KEY)
+        if raw in i18n.LANGS:
+            st.session_state[LANG_KEY] = raw
+        else:
+            st.session_state[LANG_KEY] = i18n.normalize_lang(getattr(st.context, "locale", None))
+    return st.session_state[LANG_KEY]
+
+
+def lang() -> str:
+    value = st.session_state.get(LANG_KEY)
+    return value if value in i18n.LANGS else init_lang()
+
+
+def t(key: str, **fmt: object) -> str:
+    """UI string in the current language; a key without a namespace means `common.`."""
+    if "." not in key:
+        key = f"common.{key}"
+    return i18n.t(key, lang(), **fmt)
+
+
+def current_page() -> str | None:
+    return st.session_state.get(_CURRENT_PAGE)
+
+
+def page(page_id: str, *, title: bool = True) -> str:
+    """Start a page: routing guard, remember the page, show its title. Returns the language."""
+    ensure_routed()
+    st.session_state[_CURRENT_PAGE] = page_id
+    if title:
+        st.title(t(f"common.page_{page_id}"))
+    return lang()
