@@ -194,12 +194,12 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], scale: floa
     scores, scaled, masked); the three middle tensors are None unless keep=True."""
     scores = q @ k.transpose(-2, -1)                                   # (B, h, Tq, Tk)
     scaled = scores * scale if scale != 1.0 else scores
-    masked = scaled.masked_fill(~mask, float("-inf")) if mask is not None else scaled
-    weights = torch.softmax(masked, dim=-1)
+    masked = torch.where(mask, scaled, float("-inf")) if mask is not None else scaled
+    weights = torch.softmax(masked, dim=-1)                            # (B, h, Tq, Tk)
     if mask is not None:
         # NaN guard: softmax of an all -inf row is 0/0 = NaN. Masked keys already have weight
         # exactly 0 in every other row, so zeroing them again only touches fully-masked rows.
-        weights = weights.masked_fill(~mask, 0.0)
+        weights = torch.where(mask, weights, 0.0)
     p = F.dropout(weights, dropout_p, True) if (training and dropout_p > 0.0) else weights
     context = p @ v                                                    # (B, h, Tq, d_k)
     if keep:
