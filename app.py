@@ -40,6 +40,23 @@ for spec in PAGES:
         )
     )
 
-page = st.navigation(sections, expanded=True)
+present = shell.init_present()
+page = st.navigation(sections, expanded=True, position="hidden" if present else "sidebar")
 st.query_params["lang"] = lang
+if present:
+    shell.apply_present_mode()
+    st.query_params[shell.PRESENT_KEY] = "1"
+    st.button(shell.t("exit_present"), icon=":material/close_fullscreen:", key="_exit_present",
+              on_click=shell.set_present, args=(False,))
+else:
+    st.query_params.pop(shell.PRESENT_KEY, None)
+    st.sidebar.button(shell.t("present_mode"), icon=":material/co_present:", key="_enter_present",
+                      on_click=shell.set_present, args=(True,), width="stretch")
+link_slot = st.sidebar.empty()
+
 page.run()
+
+# After the page ran, the URL holds its whole state: offer it as a link to copy.
+with link_slot.popover(shell.t("copy_link"), icon=":material/link:", width="stretch"):
+    st.caption(shell.t("link_copied"))
+    st.code(shell.share_link(), language=None, wrap_lines=True)

@@ -58,3 +58,40 @@ def page(page_id: str, *, title: bool = True) -> str:
     if title:
         st.title(t(f"common.page_{page_id}"))
     return lang()
+
+
+PRESENT_KEY = "present"
+_PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarCollapseButton"],
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1.2rem 3rem 2rem 3rem !important; }
+html, body, [data-testid="stMain"] { font-size: 21px !important; }
+[data-testid="stMain"] h1 { font-size: 2.6rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem !important; }
+</style>
+"""
+
+
+def init_present() -> bool:
+    """Presentation mode (`?present=1`): no sidebar or chrome, larger fonts."""
+    if PRESENT_KEY not in st.session_state:
+        st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_KEY) in ("1", "true")
+    return bool(st.session_state[PRESENT_KEY])
+
+
+def set_present(on: bool) -> None:
+    st.session_state[PRESENT_KEY] = on
+
+
+def apply_present_mode() -> None:
+    st.html(_PRESENT_CSS)
+
+
+def share_link() -> str:
+    """The URL of the current view: page path plus every query parameter (lang, widget state)."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}?{query}" if query else base
