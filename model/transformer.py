@@ -14,6 +14,12 @@ API for demo pages
     logits = net(src, tgt)                 # src (B, S), tgt (B, T) LongTensor -> (B, T, V)
     logits, tr = net(src, tgt, trace=True)
 
+Weights by name: net.src_embed / net.tgt_embed (nn.Embedding), net.pe (sinusoidal buffer) or
+net.pos_embed (learned), net.encoder.layers[i].self_attn.W_q / W_k / W_v / W_o (nn.Linear),
+.ffn.W_1 / W_2, .res1.norm / .res2.norm (LayerNorm of each Add & Norm; decoder layers also have
+.cross_attn and .res3), net.encoder.norm / net.decoder.norm (pre-LN only, else None),
+net.generator (output projection, d -> V).
+
 Masks are bool, True = "may attend", and broadcast against the scores (B, h, Tq, Tk):
     make_pad_mask(tokens, pad_id) -> (B, 1, 1, T)     make_causal_mask(T) -> (1, 1, T, T)
 forward() builds them itself from cfg.pad_id (source: padding; target: causal AND padding).
@@ -43,7 +49,13 @@ already) and turns such NaN rows into all-zero rows, so their context is 0 inste
 
 Decoding: greedy_decode(src, bos_id, eos_id, max_len) and beam_search(src, bos_id, eos_id,
 max_len, beam_size, length_penalty). src (S,) -> list[int]; greedy also takes (B, S) ->
-list[list[int]]. The returned tokens exclude BOS and include EOS when it was produced.
+list[list[int]]. The returned tokens exclude BOS and include EOS when it was produced; <pad> and
+<bos> are never emitted. For display use model.vocab: HashVocab(size).to_tensor(text) maps any
+typed sentence to (token strings, ids (1, T)).
+
+Dropout (train mode only): on the embedding sum and on every sublayer output before the residual
+add (the paper), plus on the attention weights and the FFN hidden layer (as the Annotated
+Transformer and torch.nn do). In eval mode no dropout op is even called.
 """
 from __future__ import annotations
 
