@@ -1,0 +1,103 @@
+"""The progress store for Streamlit pages, the learner picker (sidebar) and the learner's deck.
+
+Pages call `learner()` (it shows the picker in the sidebar); app.py could call it once for all
+pages. The store is opened once per process and per $TIL_DB path; a corrupt or foreign file
+stops the page with a clear message and is never overwritten.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from study import Deck, load_cards, with_imported
+from study.store import SQLiteStore, StoreError, clean_name, db_path, set_active
+from ui import shell
+
+DEFAULT_LEARNER = "default"
+_KEY = "_learner"
+_NEW_KEY = "_learner_new"
+_ERR_KEY = "_learner_err"
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> SQLiteStore:
+    return SQLiteStore(path)
+
+
+def store() -> SQLiteStore:
+    """The progress store at $TIL_DB (default data/progress.sqlite3); stops the page on error."""
+    path = db_path()
+    try:
+        return _open(str(path.resolve()))
+    except StoreError as exc:
+        st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=exc.reason),
+                 icon=":material/database:")
+        st.stop()
+    except OSError as exc:
+        st.error(shell.t("flashcards.store_error", path=str(path), reason=str(exc)), icon=":material/database:")
+        st.stop()
+    raise AssertionError  # unreachable
+
+
+def bank() -> Deck:
+    """The question bank, loaded once per process (shared with ui.cards when it is there)."""
+    try:
+        from ui.cards import get_bank
+    except ImportError:
+        return _fallback_bank()
+    return get_bank()
+
+
+@st.cache_resource(show_spinner=False)
+def _fallback_bank() -> Deck:
+    return load_cards()
+
+
+def tz_offset_minutes() -> int:
+    """Minutes to add to UTC for the learner's local time (from the browser; 0 when unknown)."""
+    try:
+        off = st.context.timezone_offset
+    except Exception:  # noqa: BLE001 - no browser context (tests)
+        off = None
+    return -int(off) if off is not None else 0
+
+
+def _create() -> None:
+    name = clean_name(st.session_state.get(_NEW_KEY, ""))
+    if not name:
+        st.session_state[_ERR_KEY] = shell.t("flashcards.learner_empty")
+        return
+    p = store().get_or_create_profile(name)
+    st.session_state[_KEY] = p.name
+    st.session_state[_NEW_KEY] = ""
+    st.session_state.pop(_ERR_KEY, None)
+
+
+def learner():
+    """The current learner (a Profile); shows the picker in the sidebar."""
+    s = store()
+    profiles = s.profiles()
+    if not profiles:
+        profiles = [s.get_or_create_profile(DEFAULT_LEARNER)]
+    names = [p.name for p in profiles]
+    if st.session_state.get(_KEY) not in names:
+        raw = st.query_params.get("learner")
+        st.session_state[_KEY] = raw if raw in names else names[0]
+    with st.sidebar:
+        st.selectbox(shell.t("flashcards.learner"), names, key=_KEY,
+                     help=shell.t("flashcards.learner_help"))
+        with st.popover(shell.t("flashcards.learner_new"), icon=":material/person_add:", width="stretch"):
+            st.text_input(shell.t("flashcards.learner_name"), key=_NEW_KEY, max_chars=40)
+            st.button(shell.t("flashcards.learner_create"), on_click=_create, key="_learner_create")
+            if st.session_state.get(_ERR_KEY):
+                st.warning(st.session_state[_ERR_KEY])
+    name = st.session_state[_KEY]
+    if st.query_params.get("learner") != name:
+        st.query_params["learner"] = name
+    me = next(p for p in profiles if p.name == name)
+    set_active(s, me.id)  # the shared card renderer's bookmark star uses this learner
+    return me
+
+
+def deck(profile_id: int) -> Deck:
+    """The bank plus this learner's imported cards."""
+    return with_imported(bank(), store().imported_cards(profile_id))
