@@ -1,0 +1,49 @@
+"""Command line of the question bank.
+
+    python -m questions validate [--dir D]
+    python -m questions search "为什么除以根号dk" [--top 3] [--lang zh|en] [--json] [--dir D]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m questions", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate", help="check every card file; non-zero exit on any problem")
+    v.add_argument("--dir", default=None, help="bank directory (default: questions/ or $TIL_QUESTIONS_DIR)")
+    s = sub.add_parser("search", help="search the bank with the app's search function")
+    s.add_argument("query")
+    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--lang", choices=["zh", "en"], default=None,
+                   help="language of the returned question (default: the query's)")
+    s.add_argument("--json", action="store_true", help='print [{"id", "score", "question"}]')
+    s.add_argument("--dir", default=None)
+    args = parser.parse_args(argv)
+
+    if args.cmd == "validate":
+        from questions.validate import report
+
+        return report(args.dir)
+
+    from questions.bank import load_bank
+    from questions.search import search
+
+    bank = load_bank(args.dir)
+    hits = search(bank, args.query, lang=args.lang, top=max(1, args.top))
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+    else:
+        for i, h in enumerate(hits, 1):
+            print(f"{i:>2}. {h.score:7.3f}  {h.id}  {h.question}")
+        if not hits:
+            print("no match")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
