@@ -9,7 +9,7 @@ import streamlit as st
 
 from questions.schema import SOURCES, TOPICS
 from questions.search import search
-from ui import state
+from ui import profile, state
 from ui.cards import bookmark_store, difficulty_label, get_bank, render_card, source_label, stars, topic_label
 
 PAGE_SIZE = 25
@@ -17,6 +17,7 @@ MAX_QUERY = 200
 ALL = "all"
 
 bank = get_bank()
+profile.learner()  # the learner picker (sidebar); bookmarks are kept per learner
 
 if bank.problems:
     files = bank.failed_files

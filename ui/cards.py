@@ -96,8 +96,8 @@ def bookmark_store() -> BookmarkStore:
     return SessionBookmarks()
 
 
-def _toggle_bookmark(card_id: str) -> None:
-    store = bookmark_store()
+def _toggle_bookmark(store: BookmarkStore, card_id: str) -> None:
+    # the store is bound at render time: a callback runs before the page has set up its learner
     store.set_bookmarked(card_id, not store.is_bookmarked(card_id))
 
 
@@ -156,14 +156,15 @@ def render_card(card: Card, lang: str, *, key_prefix: str, show_answer: bool = T
             f":gray-badge[{source_label(card.source)}]")
     cols = st.columns([6, 1], vertical_alignment="center")
     cols[0].markdown(meta)
-    starred = bookmark_store().is_bookmarked(card.id)
+    store = bookmark_store()
+    starred = store.is_bookmarked(card.id)
     cols[1].button(
         shell.t("bank.bookmarked" if starred else "bank.bookmark"),
         key=f"{key}:star",
         icon=":material/star:" if starred else ":material/star_border:",
         type="tertiary",
         on_click=_toggle_bookmark,
-        args=(card.id,),
+        args=(store, card.id),
         help=shell.t("bank.bookmark_help"),
     )
     if show_answer:
