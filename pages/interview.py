@@ -1,6 +1,242 @@
 from ui import shell
 
-shell.page("interview")
+lang = shell.page("interview")
+import time
+from datetime import UTC, datetime
+
 import streamlit as st
 
-st.info(shell.t("coming_soon"))
+from questions.schema import TOPICS
+from study import interview as iv
+from study.store import InterviewAnswer
+from ui import profile
+
+try:
+    from ui.cards import render_card
+except ImportError:  # the shared renderer is not there yet
+    render_card = None
+
+S = "iv:session"
+GRADES = ((1, "again"), (2, "hard"), (3, "good"), (4, "easy"))
+SECONDS = (60, 120, 180, 300, 600)
+
+
+def t(key: str, **fmt) -> str:
+    return shell.t("interview." + key, **fmt)
+
+
+def mmss(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+store = profile.store()
+me = profile.learner()
+deck = profile.deck(me.id)
+sess = st.session_state.get(S)
+if sess is not None and sess.get("profile") != me.id:
+    sess = None  # another learner picked in the sidebar: start over
+
+
+# ---- callbacks ----------------------------------------------------------------------------
+def _start() -> None:
+    n = int(st.session_state["iv:n"])
+    topics = st.session_state.get("iv:topics") or []
+    diffs = st.session_state.get("iv:diff") or []
+    ids = iv.draw(deck.cards, n, topics, diffs, seed=time.time_ns())
+    if not ids:
+        st.session_state["iv:empty"] = True
+        return
+    st.session_state[S] = {
+        "profile": me.id, "ids": ids, "idx": 0, "phase": "question", "answers": [], "audio": {},
+        "seconds": int(st.session_state["iv:secs"]), "started_at": datetime.now(UTC).isoformat(),
+        "q_started": time.time(), "saved": None,
+        "config": {"n": n, "topics": list(topics), "difficulties": list(diffs),
+                   "seconds": int(st.session_state["iv:secs"]), "lang": lang},
+    }
+
+
+def _submit(timed_out: bool = False) -> None:
+    s = st.session_state[S]
+    if s["phase"] != "question":
+        return
+    idx = s["idx"]
+    qid = s["ids"][idx]
+    text = str(st.session_state.get(f"iv:text:{idx}") or "")
+    audio = st.session_state.get(f"iv:audio:{idx}")
+    if audio is not None:
+        s["audio"][idx] = audio.getvalue()
+    cov, hit, missed = iv.grade(deck.by_id[qid], text, lang)
+    elapsed = min(time.time() - s["q_started"], float(s["seconds"]))
+    s["answers"].append(iv.Answer(qid, text, round(elapsed, 1), timed_out, idx in s["audio"], cov, hit, missed))
+    s["phase"] = "review"
+
+
+def _grade(value: int) -> None:
+    s = st.session_state[S]
+    s["answers"][s["idx"]].self_grade = value
+    if s["idx"] + 1 < len(s["ids"]):
+        s["idx"] += 1
+        s["phase"] = "question"
+        s["q_started"] = time.time()
+    else:
+        s["phase"] = "summary"
+
+
+def _finish_early() -> None:
+    s = st.session_state[S]
+    s["ids"] = s["ids"][: len(s["answers"])]
+    s["phase"] = "summary" if s["answers"] else "setup"
+    if not s["answers"]:
+        st.session_state.pop(S, None)
+
+
+def _new() -> None:
+    st.session_state.pop(S, None)
+
+
+# ---- setup --------------------------------------------------------------------------------
+if sess is None:
+    st.caption(t("intro"))
+    topics = [tp for tp in TOPICS if any(c.topic == tp for c in deck.cards)]
+    topic_names = {tp: TOPICS[tp][0 if lang == "zh" else 1] for tp in topics}
+    diff_names = {d: t(f"diff_{d}") for d in (1, 2, 3)}
+    with st.container(border=True):
+        c1, c2 = st.columns(2)
+        c1.number_input(t("n_questions"), 1, 30, 5, key="iv:n")
+        c2.selectbox(t("seconds"), SECONDS, index=2, key="iv:secs", format_func=lambda s: mmss(s))
+        st.multiselect(t("topics"), topics, key="iv:topics", format_func=topic_names.__getitem__,
+                       placeholder=t("all_topics"))
+        st.pills(t("difficulty"), [1, 2, 3], selection_mode="multi", key="iv:diff", format_func=diff_names.__getitem__)
+        st.button(t("start"), type="primary", on_click=_start, icon=":material/play_arrow:", key="iv:start")
+    if st.session_state.pop("iv:empty", False):
+        st.warning(t("no_questions"), icon=":material/warning:")
+    history = store.interviews(me.id, limit=10)
+    if history:
+        st.subheader(t("history"))
+        st.dataframe(
+            [{t("col_date"): h.finished_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+              t("col_questions"): len(h.summary.get("rows", [])),
+              t("col_mean"): f"{round(100 * h.summary.get('mean_score', 0))}%",
+              t("col_weak"): ", ".join(TOPICS.get(w, (w, w))[0 if lang == "zh" else 1]
+                                       for w in h.summary.get("weak_topics", []))}
+             for h in history],
+            hide_index=True, width="stretch")
+    st.stop()
+
+s = sess
+n_total = len(s["ids"])
+
+# ---- question -----------------------------------------------------------------------------
+if s["phase"] == "question":
+    idx = s["idx"]
+    card = deck.by_id[s["ids"][idx]]
+    st.progress(idx / n_total, text=t("progress", i=idx + 1, n=n_total))
+    with st.container(border=True):
+        st.markdown(f"### {card.question.get(lang)}")
+
+    @st.fragment(run_every=1)
+    def countdown() -> None:
+        cur = st.session_state.get(S)
+        if not cur or cur["phase"] != "question":
+            return
+        left = cur["seconds"] - (time.time() - cur["q_started"])
+        if left <= 0:
+            _submit(timed_out=True)
+            st.rerun(scope="app")
+        st.progress(max(0.0, left / cur["seconds"]), text=t("time_left", left=mmss(left)))
+
+    countdown()
+    by_names = {h: t(f"by_{h}") for h in ("type", "voice")}
+    how = st.segmented_control(t("answer_by"), list(by_names), default="type", key=f"iv:how:{idx}",
+                               format_func=by_names.__getitem__)
+    if how == "voice":
+        st.audio_input(t("record"), key=f"iv:audio:{idx}")
+        st.caption(t("record_hint"))
+        st.text_area(t("notes_optional"), key=f"iv:text:{idx}", max_chars=10_000, height=100)
+    else:
+        st.text_area(t("your_answer"), key=f"iv:text:{idx}", max_chars=10_000, height=200,
+                     placeholder=t("answer_ph"))
+    c1, c2 = st.columns([1, 4])
+    c1.button(t("submit"), type="primary", on_click=_submit, key="iv:submit", icon=":material/send:")
+    c2.button(t("finish_early"), on_click=_finish_early, key="iv:finish", type="tertiary")
+
+# ---- review of one answer -----------------------------------------------------------------
+elif s["phase"] == "review":
+    idx = s["idx"]
+    ans: iv.Answer = s["answers"][idx]
+    card = deck.by_id[ans.question_id]
+    st.progress((idx + 1) / n_total, text=t("progress", i=idx + 1, n=n_total))
+    st.markdown(f"### {card.question.get(lang)}")
+    a1, a2 = st.columns(2)
+    with a1:
+        st.markdown(f"**{t('your_answer')}** · {mmss(ans.seconds)}" + (f" · {t('timed_out')}" if ans.timed_out else ""))
+        if ans.text.strip():
+            st.text(ans.text)  # user text: shown as plain text, never as HTML / Markdown
+        else:
+            st.caption(t("no_text"))
+        if idx in s["audio"]:
+            st.audio(s["audio"][idx], format="audio/wav")
+        pct = round(100 * ans.coverage)
+        st.markdown(f"**{t('coverage', pct=pct)}**")
+        st.progress(ans.coverage)
+        st.markdown(t("hit") + " " + (" ".join(f":green-badge[{h}]" for h in ans.hit) or "—"))
+        st.markdown(t("missed") + " " + (" ".join(f":red-badge[{m}]" for m in ans.missed) or "—"))
+    with a2:
+        st.markdown(f"**{t('reference')}**")
+        with st.container(border=True, height=420):
+            if render_card is not None:
+                render_card(card, lang, key_prefix=f"iv-{idx}", show_question=False)
+            else:
+                st.markdown(card.answer.get(lang))
+    st.markdown(f"**{t('self_grade')}**")
+    cols = st.columns(4)
+    for col, (value, name) in zip(cols, GRADES, strict=True):
+        col.button(shell.t(f"flashcards.rate_{name}"), key=f"iv:grade{value}", on_click=_grade, args=(value,),
+                   shortcut=str(value), width="stretch")
+    st.caption(t("grade_hint"))
+
+# ---- summary ------------------------------------------------------------------------------
+else:
+    answers: list[iv.Answer] = s["answers"]
+    summary = iv.summarize(answers, deck.by_id)
+    if s["saved"] is None:
+        s["saved"] = store.save_interview(
+            me.id, datetime.fromisoformat(s["started_at"]), datetime.now(UTC), s["config"], summary.to_dict(),
+            [InterviewAnswer(i, a.question_id, a.text, s["audio"].get(i), a.seconds, a.coverage, a.self_grade)
+             for i, a in enumerate(answers)])
+    st.subheader(t("summary"))
+    m1, m2, m3 = st.columns(3)
+    m1.metric(t("mean_score"), f"{round(100 * summary.mean_score)}%")
+    m2.metric(t("total_time"), mmss(summary.total_seconds))
+    m3.metric(t("answered"), f"{len(answers)}")
+    grade_names = {v: shell.t(f"flashcards.rate_{n}") for v, n in GRADES}
+    st.dataframe(
+        [{"#": r["n"], t("col_question"): deck.by_id[r["question_id"]].question.get(lang),
+          t("col_score"): f"{round(100 * r['score'])}%", t("col_coverage"): f"{round(100 * r['coverage'])}%",
+          t("col_grade"): grade_names.get(r["self_grade"], "—"),
+          t("col_time"): mmss(r["seconds"]) + (" ⏱" if r["timed_out"] else "")}
+         for r in summary.rows],
+        hide_index=True, width="stretch")
+    weak = [TOPICS.get(w, (w, w))[0 if lang == "zh" else 1] for w in summary.weak_topics]
+    if weak:
+        st.warning(t("weak", topics=", ".join(weak)), icon=":material/trending_down:")
+    else:
+        st.success(t("no_weak"), icon=":material/thumb_up:")
+    if summary.suggested:
+        st.markdown(f"**{t('suggested')}**")
+        for qid in summary.suggested:
+            st.markdown(f"- {deck.by_id[qid].question.get(lang)}")
+        st.page_link("pages/flashcards.py", label=t("drill"), icon=":material/style:",
+                     query_params={"mode": "cram", "cards": ",".join(summary.suggested), "lang": lang})
+    md = iv.to_markdown(summary, answers, deck.by_id, lang, when=datetime.now().astimezone())
+    c1, c2 = st.columns([1, 3])
+    c1.download_button(t("export_md"), data=md.encode("utf-8"), file_name="mock-interview.md",
+                       mime="text/markdown", icon=":material/download:", key="iv:md", on_click="ignore")
+    c2.button(t("new"), on_click=_new, icon=":material/replay:", key="iv:new")
+    with st.expander(t("details")):
+        for i, a in enumerate(answers):
+            st.markdown(f"**{i + 1}. {deck.by_id[a.question_id].question.get(lang)}**")
+            st.text(a.text or "—")
+            if i in s["audio"]:
+                st.audio(s["audio"][i], format="audio/wav")
