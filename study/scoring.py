@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 
 GOOD_AT = 0.8
 HARD_AT = 0.5
-FUZZY_THRESHOLD = 88
+FUZZY_THRESHOLD = 85
 FUZZY_MIN_LEN = 5
 MAX_CHARS = 20_000
 
