@@ -1,0 +1,242 @@
+"""Instructor lessons: one YAML file per lesson under lessons/, loaded and validated (no Streamlit).
+
+A lesson file `lessons/<id>.yaml` (the file stem is the lesson id and its URL value `?lesson=<id>`):
+
+    title: {zh: ..., en: ...}
+    summary: {zh: ..., en: ...}        # optional: one line on the lesson list
+    minutes: 20                        # optional: planned length
+    steps:
+      - card: why-scale-by-sqrt-dk     # a card id from questions/*.yaml, or null
+        demo: {id: attention, params: {section: scaling, d_k: 64}}   # or null
+        talking_point: {zh: ..., en: ...}
+
+Each step has a card and/or a demo state (demo ids, sections and params as for cards:
+questions/schema.py DEMOS, DEMO_SECTIONS, DEMO_PARAMS) and a short talking point in both
+languages. `load_lessons()` never raises on bad content: it returns the valid lessons and a list
+of problems with file and line (unknown card or demo ids and unknown sections are problems).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from questions.schema import SLUG, Bilingual, DemoLink
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ENV_DIR = "TIL_LESSONS_DIR"
+MAX_TALKING_POINT = 400  # characters per language: a talking point is said, not read
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card: str | None = None
+    demo: DemoLink | None = None
+    talking_point: Bilingual
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Step:
+        if self.card is None and self.demo is None:
+            raise ValueError("a step needs a card, a demo or both")
+        return self
+
+    @field_validator("talking_point")
+    @classmethod
+    def _short(cls, v: Bilingual) -> Bilingual:
+        for lang in ("zh", "en"):
+            n = len(v.get(lang))
+            if n > MAX_TALKING_POINT:
+                raise ValueError(f"talking point ({lang}) has {n} characters; keep it under {MAX_TALKING_POINT}")
+        return v
+
+
+class Lesson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: Bilingual
+    summary: Bilingual | None = None
+    minutes: int | None = Field(default=None, ge=1, le=240)
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v.replace("_", "-")):
+            raise ValueError(f"lesson id {v!r} (the file name) is not a lowercase slug")
+        return v
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int     # 1-based; 0 when unknown
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass
+class Lessons:
+    lessons: dict[str, Lesson] = field(default_factory=dict)   # in file-name order
+    problems: list[Problem] = field(default_factory=list)
+    directory: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.lessons)
+
+    def __contains__(self, lesson_id: object) -> bool:
+        return lesson_id in self.lessons
+
+    def get(self, lesson_id: str | None) -> Lesson | None:
+        return self.lessons.get(lesson_id) if lesson_id else None
+
+
+def default_dir() -> Path:
+    env = os.environ.get(ENV_DIR)
+    return Path(env) if env else PACKAGE_DIR
+
+
+def lesson_files(directory: str | Path | None = None) -> list[Path]:
+    d = Path(directory) if directory else default_dir()
+    return sorted(d.glob("*.yaml"))
+
+
+def fingerprint(directory: str | Path | None = None) -> tuple:
+    """Changes when any lesson file changes: a cache key."""
+    d = Path(directory) if directory else default_dir()
+    out = []
+    for p in lesson_files(d):
+        try:
+            s = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, s.st_mtime_ns, s.st_size))
+    return (str(d.resolve()), tuple(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _locate(node: yaml.Node, loc: Iterable) -> int:
+    """Line of the deepest YAML node reachable along a pydantic error location."""
+    line = _line(node)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == part:
+                    node, line = v, _line(k)
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = _line(node)
+        else:
+            return line
+    return line
+
+
+def _reason(err: dict) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "missing":
+        msg = "missing field"
+    elif err.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    msg = msg.removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg
+
+
+def _load_file(path: Path, known_cards: set[str] | None) -> tuple[Lesson | None, list[Problem]]:
+    rel = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [Problem(rel, 0, f"cannot read file: {e}")]
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        raw = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        what = " ".join(x for x in (e.context, e.problem) if x)
+        return None, [Problem(rel, mark.line + 1 if mark else 0, f"YAML syntax error: {what}")]
+    except yaml.YAMLError as e:
+        return None, [Problem(rel, 0, f"YAML error: {e}")]
+    finally:
+        loader.dispose()
+    if root is None or not isinstance(raw, dict):
+        return None, [Problem(rel, _line(root) if root is not None else 1,
+                              "a lesson file must be a mapping with title and steps")]
+    if "id" in raw:
+        return None, [Problem(rel, _locate(root, ("id",)), "id: unknown field (the file name is the lesson id)")]
+    try:
+        lesson = Lesson.model_validate({"id": path.stem, **raw})
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(err.get("loc", ()))
+            problems.append(Problem(rel, 1 if loc[:1] == ("id",) else _locate(root, loc), _reason(err)))
+        return None, problems
+    problems = []
+    if known_cards is not None:
+        for i, step in enumerate(lesson.steps):
+            if step.card is not None and step.card not in known_cards:
+                problems.append(Problem(rel, _locate(root, ("steps", i, "card")),
+                                        f"steps.{i}.card: unknown card id {step.card!r}"))
+    for i, step in enumerate(lesson.steps):
+        for lang in ("zh", "en"):
+            if "TODO" in (step.talking_point.get(lang)):
+                problems.append(Problem(rel, _locate(root, ("steps", i, "talking_point", lang)),
+                                        f"steps.{i}.talking_point.{lang}: contains TODO"))
+    return (None if problems else lesson), problems
+
+
+def load_lessons(directory: str | Path | None = None, known_cards: Iterable[str] | None = None) -> Lessons:
+    """Load every lesson file; card ids are checked against `known_cards` (default: the bank)."""
+    d = Path(directory) if directory else default_dir()
+    if not d.is_dir():
+        return Lessons({}, [Problem(str(d), 0, "lessons directory not found")], d)
+    if known_cards is None:
+        from questions.bank import load_bank
+
+        known = set(load_bank().by_id)
+    else:
+        known = set(known_cards)
+    out = Lessons(directory=d)
+    for path in lesson_files(d):
+        lesson, problems = _load_file(path, known)
+        out.problems.extend(problems)
+        if lesson is not None:
+            out.lessons[lesson.id] = lesson
+    out.problems.sort(key=lambda p: (p.file, p.line))
+    return out
+
+
+def report(directory: str | Path | None = None, out=None) -> int:
+    """Print the problems (or a summary when green); return the exit code (the validate command)."""
+    import sys
+
+    out = out or sys.stdout
+    result = load_lessons(directory)
+    if result.problems:
+        for p in result.problems:
+            print(str(p), file=out)
+        print(f"\n{len(result.problems)} problem(s); {len(result)} valid lesson(s).", file=out)
+        return 1
+    print(f"OK: {len(result)} lessons in {result.directory}", file=out)
+    for lesson in result.lessons.values():
+        print(f"  {lesson.id:<28} {len(lesson):>3} steps  {lesson.title.zh} / {lesson.title.en}", file=out)
+    return 0
