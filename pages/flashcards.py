@@ -225,15 +225,16 @@ else:
                        shortcut=str(int(rating)), width="stretch",
                        type="primary" if suggested == int(rating) else "secondary")
 
-    b1, b2, _ = st.columns([1, 1, 3])
     if render_card is None:  # the shared renderer has its own bookmark star and demo button
         marked = current in store.bookmarks(me.id)
-        b1.button(t("unbookmark") if marked else t("bookmark"), on_click=_toggle_bookmark,
+        st.button(t("unbookmark") if marked else t("bookmark"), on_click=_toggle_bookmark,
                   args=(current, not marked), key="fc:bm",
                   icon=":material/bookmark_remove:" if marked else ":material/bookmark_add:")
-    if mode == "review":
-        b2.button(t("undo"), on_click=_undo, icon=":material/undo:", key="fc:undo", shortcut="U",
-                  disabled=not store.reviews(me.id, since=sched.today_start(now, tz)))
+
+if mode == "review":
+    st.button(t("undo"), on_click=_undo, icon=":material/undo:", key="fc:undo", shortcut="U", type="tertiary",
+              disabled=not store.reviews(me.id, since=sched.today_start(now, tz)))
+if current is not None:
     st.caption(t("keys_hint"))
 
 # ---- export / import ----------------------------------------------------------------------
