@@ -32,16 +32,20 @@ top = st.columns([4, 2, 2, 2], vertical_alignment="bottom")
 with top[0]:
     query = state.text("q", shell.t("bank.search_label"), "", max_chars=MAX_QUERY,
                        placeholder=shell.t("bank.search_placeholder"), icon=":material/search:")
+# labels computed now: a format_func may be called outside the script run (AppTest)
+topic_names = {ALL: shell.t("bank.all_topics"), **{tp: topic_label(tp, lang) for tp in TOPICS}}
+diff_names = {ALL: shell.t("bank.all_difficulties"),
+              **{str(d): f"{stars(d)} {difficulty_label(d)}" for d in (1, 2, 3)}}
+source_names = {ALL: shell.t("bank.all_sources"), **{s: source_label(s) for s in SOURCES}}
 with top[1]:
-    topic = state.select("topic", shell.t("bank.topic_label"), [ALL, *TOPICS], ALL,
-                         format_func=lambda t: shell.t("bank.all_topics") if t == ALL else topic_label(t, lang))
+    topic = state.select("topic", shell.t("bank.topic_label"), list(topic_names), ALL,
+                         format_func=topic_names.__getitem__)
 with top[2]:
-    difficulty = state.select("difficulty", shell.t("bank.difficulty_label"), [ALL, "1", "2", "3"], ALL,
-                              format_func=lambda d: shell.t("bank.all_difficulties") if d == ALL
-                              else f"{stars(int(d))} {difficulty_label(int(d))}")
+    difficulty = state.select("difficulty", shell.t("bank.difficulty_label"), list(diff_names), ALL,
+                              format_func=diff_names.__getitem__)
 with top[3]:
-    source = state.select("source", shell.t("bank.source_label"), [ALL, *SOURCES], ALL,
-                          format_func=lambda s: shell.t("bank.all_sources") if s == ALL else source_label(s))
+    source = state.select("source", shell.t("bank.source_label"), list(source_names), ALL,
+                          format_func=source_names.__getitem__)
 starred_only = state.toggle("starred", shell.t("bank.starred_only"), False)
 
 query = query or ""
@@ -73,10 +77,8 @@ if linked_id:
         with st.container(border=True, key="bank-linked"):
             head = st.columns([6, 1], vertical_alignment="center")
             head[0].caption(shell.t("bank.linked_card"))
-            if head[1].button(shell.t("bank.close_linked"), key="bank:close_linked", icon=":material/close:",
-                              type="tertiary"):
-                del st.query_params["card"]
-                st.rerun()
+            head[1].button(shell.t("bank.close_linked"), key="bank:close_linked", icon=":material/close:",
+                           type="tertiary", on_click=lambda: st.query_params.pop("card", None))
             render_card(linked, lang, key_prefix="bank-linked")
 
 if not len(bank):
@@ -104,7 +106,8 @@ else:
 
     left = len(cards) - shown
     if left > 0:
-        if st.button(shell.t("bank.more", n=min(PAGE_SIZE, left), left=left), key="bank:more",
-                     icon=":material/expand_more:"):
+        def _more() -> None:
             st.session_state["bank:shown"] = shown + PAGE_SIZE
-            st.rerun()
+
+        st.button(shell.t("bank.more", n=min(PAGE_SIZE, left), left=left), key="bank:more",
+                  icon=":material/expand_more:", on_click=_more)

@@ -102,6 +102,29 @@ def _toggle_bookmark(store: BookmarkStore, card_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# buttons that leave the page
+#
+# A click is recorded by an on_click callback and acted on in the script body. Unlike
+# `if st.button(...)`, this survives a rerun between the click and the button's line (the shell's
+# routing guard can rerun a page once), and st.switch_page is not allowed inside a callback.
+
+_PENDING = "_cards_pending"
+
+
+def request(action: str) -> None:
+    """on_click callback: remember that `action` was clicked."""
+    st.session_state[_PENDING] = action
+
+
+def requested(action: str) -> bool:
+    """True once after `action` was clicked (consumes the request)."""
+    if st.session_state.get(_PENDING) == action:
+        del st.session_state[_PENDING]
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
 # labels
 
 def topic_label(topic: str, lang: str) -> str:
@@ -180,8 +203,9 @@ def render_card(card: Card, lang: str, *, key_prefix: str, show_answer: bool = T
                        icon=":material/report:")
     _related(card, lang, key)
     if card.demo is not None:
-        if st.button(shell.t("bank.open_demo_to", demo=demo_label(card.demo.id, lang)), key=f"{key}:demo",
-                     icon=":material/play_circle:", type="secondary"):
+        st.button(shell.t("bank.open_demo_to", demo=demo_label(card.demo.id, lang)), key=f"{key}:demo",
+                  icon=":material/play_circle:", type="secondary", on_click=request, args=(f"{key}:demo",))
+        if requested(f"{key}:demo"):
             open_demo(card, lang)
 
 

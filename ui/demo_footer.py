@@ -21,7 +21,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import shell
-from ui.cards import get_bank, render_card, stars
+from ui.cards import get_bank, render_card, request, requested, stars
 
 FLASHCARDS_PAGE = "pages/flashcards.py"
 
@@ -45,6 +45,8 @@ def demo_footer(demo_id: str) -> None:
         if box.open:
             with box:
                 render_card(card, lang, key_prefix=f"footer-{demo_id}", show_question=False)
-    if st.button(shell.t("bank.quiz_me"), key=f"footer:{demo_id}:quiz", icon=":material/style:",
-                 type="primary", help=shell.t("bank.quiz_me_help")):
+    action = f"footer:{demo_id}:quiz"
+    st.button(shell.t("bank.quiz_me"), key=action, icon=":material/style:", type="primary",
+              help=shell.t("bank.quiz_me_help"), on_click=request, args=(action,))
+    if requested(action):
         st.switch_page(FLASHCARDS_PAGE, query_params=quiz_params([c.id for c in cards], lang))
