@@ -1,6 +1,159 @@
 from ui import shell
 
 shell.page("positional_encoding")
+import numpy as np
 import streamlit as st
 
-st.info(shell.t("coming_soon"))
+from demos import positional_encoding as D
+from figures import positional_encoding as F
+from figures.style import PALETTE
+from questions.schema import DEMO_SECTIONS
+from ui import plot, state
+from ui.demo_footer import demo_footer
+
+DEMO = "positional_encoding"
+
+
+def T(key: str, **fmt) -> str:
+    return shell.t(f"demo_pe.{key}", **fmt)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def pe_table(length: int, d: int) -> np.ndarray:
+    return D.pe_table(length, d)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dots(length: int, d: int) -> np.ndarray:
+    return D.dot_matrix(D.pe_table(length, d))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def rotation(length: int, d: int, k: int) -> tuple[np.ndarray, float, float]:
+    m = D.rotation_matrix(k, d)
+    table = D.pe_table(length, d)
+    wrong = float(np.abs(table[k:] - table[:-k] @ m).max())
+    return m, D.rotation_error(length, d, k), wrong
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def scale_stats(d: int) -> dict:
+    return D.scale_stats(d)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def learned() -> tuple[str, np.ndarray] | None:
+    return D.learned_pe_from_checkpoints()
+
+
+st.markdown(T("intro"))
+sections = DEMO_SECTIONS[DEMO]
+section = state.section(sections, T("sections"), format_func=lambda s: T(f"sec_{s}"))
+
+c1, c2 = st.columns(2)
+with c1:
+    d = state.slider("d_model", T("d_model"), 8, 512, 64, step=8)
+with c2:
+    length = state.slider("length", T("length"), 8, 200, 100) if section != "scale" else 100
+
+pos_t, dim_t = T("position"), T("dimension")
+
+if section == "heatmap":
+    st.markdown(T("exp_heatmap"))
+    plot.show(F.pe_heatmap(pe_table(length, d), title=T("heatmap_title", length=length, d=d),
+                           x_title=dim_t, y_title=pos_t, value=T("value")), "heatmap")
+    found = learned()
+    if found is None:
+        st.info(T("no_trained"), icon=":material/info:")
+    else:
+        name, table = found
+        plot.show(F.pe_heatmap(table[:length], title=T("learned_title", name=name), x_title=dim_t,
+                               y_title=pos_t, value=T("value")), "learned")
+        st.caption(T("learned_caption"))
+
+elif section == "curves":
+    st.markdown(T("exp_curves"))
+    defaults = sorted({2 * (d // 16), 2 * (d // 16) + 1, 2 * (d // 8), 2 * (d // 4)})
+    dims = state.multiselect("dims", T("dims_pick"), list(range(d)), defaults, max_selections=8)
+    if not dims:
+        dims = defaults
+    plot.show(F.curves(pe_table(length, d), dims, D.wavelengths(d), title=T("curves_title"), x_title=pos_t,
+                       y_title=T("value"), dim_label=dim_t, wavelength_label=T("wavelength")), "curves")
+
+elif section == "wavelengths":
+    st.markdown(T("exp_wavelengths"))
+    lam = D.wavelengths(d)
+    m1, m2, m3 = st.columns(3)
+    m1.metric(T("wl_metric_min"), f"{lam.min():.3f}")
+    m2.metric(T("wl_metric_max"), f"{lam.max():,.0f}")
+    m3.metric(T("wl_metric_long"), f"{int((lam > length).sum())} / {d}")
+    plot.show(F.wavelength_plot(lam, length, title=T("wavelengths_title"), x_title=dim_t,
+                                y_title=T("wavelength"), length_label=T("wl_len", length=length),
+                                lo_label=T("wl_lo"), hi_label=T("wl_hi")), "wavelengths")
+
+elif section == "similarity":
+    st.markdown(T("exp_similarity"))
+    mat = dots(length, d)
+    spread = max(float(np.ptp(np.diagonal(mat, k))) for k in range(length))
+    st.metric(T("diag_spread"), f"{spread:.1e}")
+    left, right = st.columns(2)
+    with left:
+        plot.show(F.similarity_heatmap(mat, title=T("sim_title"), x_title=pos_t, y_title=pos_t,
+                                       value=T("sim_value")), "similarity")
+    with right:
+        anchors = [0, length // 4, length // 2]
+        closed = D.dot_by_distance(np.arange(length), d) if d % 2 == 0 else mat[0]
+        plot.show(F.dot_vs_distance(mat, anchors, closed,
+                                    title=T("dist_title"), x_title=T("distance"), y_title=T("sim_value"),
+                                    anchor_label=T("anchor"), formula_label=T("closed_form")), "distance")
+        st.caption(T("dist_caption"))
+
+elif section == "rotation":
+    st.markdown(T("exp_rotation"))
+    if d % 2:
+        st.warning(T("rot_odd"))
+    else:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            k = state.slider("k", T("offset_k"), 1, length - 1, min(5, length - 1))
+        with c2:
+            pair = state.slider("pair", T("pair_i"), 0, d // 2 - 1, 0)
+        with c3:
+            pos = state.slider("pos", T("from_pos"), 0, length - 1 - k, 0) if length - 1 - k > 0 else 0
+        m, err, wrong = rotation(length, d, k)
+        e1, e2 = st.columns(2)
+        e1.metric(T("rot_err"), f"{err:.2e}", help=T("rot_err_help"))
+        e2.metric(T("rot_err_wrong"), f"{wrong:.2e}")
+        if err < 1e-6:
+            st.success(T("rot_ok"), icon=":material/check_circle:")
+        left, right = st.columns(2)
+        with left:
+            n = min(d, 32)
+            title = T("rot_title", k=k) if n == d else T("rot_title_part", k=k, n=n)
+            plot.show(F.rotation_heatmap(m[:n, :n], title=title, x_title=T("col"), y_title=T("row"),
+                                         value=T("entry")), "rotation")
+        with right:
+            plot.show(F.pair_circle(pe_table(length, d), pair, pos, k, title=T("circle_title", i=pair),
+                                    x_title=f"sin ({dim_t} {2 * pair})", y_title=f"cos ({dim_t} {2 * pair + 1})",
+                                    from_label=T("circle_from"), to_label=T("circle_to"),
+                                    path_label=T("circle_path")), "circle")
+            st.caption(T("circle_caption"))
+
+elif section == "scale":
+    st.markdown(T("exp_scale"))
+    s = scale_stats(d)
+    st.metric(T("scale_metric"), f"{s['scale']:.2f}")
+    keys = ["raw", "scaled", "pos", "sum_scaled", "sum_unscaled"]
+    names = [T(f"n_{k}") for k in keys]
+    plot.show(F.norm_bars(names, [float(s[k].mean()) for k in keys], [float(s[k].std()) for k in keys],
+                          title=T("norms_title", d=d), y_title=T("norm_axis"),
+                          colors=[PALETTE[6], PALETTE[0], PALETTE[3], PALETTE[2], PALETTE[1]]), "norms")
+    cats = [T("share_pe"), T("share_cos_pos"), T("share_cos_tok")]
+    with_s = [s["pe_share_scaled"].mean(), s["cos_pos_scaled"].mean(), s["cos_tok_scaled"].mean()]
+    without = [s["pe_share_unscaled"].mean(), s["cos_pos_unscaled"].mean(), s["cos_tok_unscaled"].mean()]
+    plot.show(F.share_bars(cats, with_s, without, title=T("share_title"), x_title=T("share_axis"),
+                           with_label=T("with_scale"), without_label=T("without_scale")), "share")
+    st.info(T("scale_takeaway", cos_un=without[1], share_un=without[0], cos_s=with_s[1], share_s=with_s[0]))
+    st.markdown(T("tie_note"))
+
+demo_footer(DEMO)

@@ -123,3 +123,30 @@ def text(param: str, label: str, default: str, max_chars: int = 200, **kw: Any) 
     value = st.text_input(label, key=key, max_chars=max_chars, **kw)
     _publish(param, value)
     return value
+
+
+def multiselect(param: str, label: str, options: Sequence[Any], default: Sequence[Any], **kw: Any) -> list:
+    """Several choices bound to the URL as a comma-separated list."""
+    by_text = {str(o): o for o in options}
+
+    def parse(raw: str) -> list:
+        picked = [p for p in raw.split(",") if p != ""]
+        if any(p not in by_text for p in picked):
+            raise ValueError(raw)
+        return [by_text[p] for p in picked]
+
+    key = _seed(param, list(default), parse)
+    value = st.multiselect(label, options, key=key, **kw)
+    _publish(param, value)
+    return value
+
+
+def text_area(param: str, label: str, default: str, max_chars: int = 2000, **kw: Any) -> str:
+    """Multi-line text bound to the URL (cut to max_chars; st.text_area enforces it while typing)."""
+    def parse(raw: str) -> str:
+        return raw[:max_chars]
+
+    key = _seed(param, default, parse)
+    value = st.text_area(label, key=key, max_chars=max_chars, **kw)
+    _publish(param, value)
+    return value

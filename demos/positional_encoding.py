@@ -1,0 +1,136 @@
+"""Positional encoding: the numbers behind the demo page (numpy float64, plus our model's init).
+
+PE[pos, 2i] = sin(pos·ω_i), PE[pos, 2i+1] = cos(pos·ω_i), ω_i = 10000^(−2i/d).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model import Transformer, TransformerConfig, sinusoidal_positional_encoding
+
+CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "model" / "checkpoints"
+
+
+def pe_table(length: int, d_model: int) -> np.ndarray:
+    """(length, d_model) float64 sinusoidal table, from our model's own function."""
+    return sinusoidal_positional_encoding(length, d_model, dtype=torch.float64).numpy()
+
+
+def frequencies(d_model: int) -> np.ndarray:
+    """ω_i = 10000^(−2i/d) for i = 0 … ceil(d/2) − 1 (one per sin/cos pair)."""
+    two_i = np.arange(0, d_model, 2, dtype=np.float64)
+    return 1.0 / np.power(10000.0, two_i / d_model)
+
+
+def wavelengths(d_model: int) -> np.ndarray:
+    """Wavelength of each dimension (length d): 2π·10000^(2i/d) for dims 2i and 2i+1."""
+    lam = 2 * math.pi / frequencies(d_model)
+    return np.repeat(lam, 2)[:d_model]
+
+
+def dot_matrix(pe: np.ndarray) -> np.ndarray:
+    """(L, L) matrix of PE(p)·PE(q)."""
+    return pe @ pe.T
+
+
+def dot_by_distance(k: np.ndarray | int, d_model: int) -> np.ndarray:
+    """Closed form PE(p)·PE(p+k) = Σ_i cos(k·ω_i) (even d): depends only on the distance k."""
+    if d_model % 2:
+        raise ValueError("closed form needs an even d_model")
+    k = np.asarray(k, dtype=np.float64)
+    return np.cos(np.multiply.outer(k, frequencies(d_model))).sum(-1)
+
+
+def rotation_matrix(k: int, d_model: int) -> np.ndarray:
+    """M_k (d, d) with PE(pos + k) = M_k · PE(pos): block-diagonal 2×2 rotations by k·ω_i.
+
+    [sin(a+b), cos(a+b)] = [[cos b, sin b], [−sin b, cos b]] · [sin a, cos a]."""
+    if d_model % 2:
+        raise ValueError("the rotation identity needs an even d_model (sin/cos pairs)")
+    m = np.zeros((d_model, d_model))
+    for i, w in enumerate(frequencies(d_model)):
+        c, s = math.cos(k * w), math.sin(k * w)
+        m[2 * i: 2 * i + 2, 2 * i: 2 * i + 2] = [[c, s], [-s, c]]
+    return m
+
+
+def rotation_error(length: int, d_model: int, k: int) -> float:
+    """max over pos < length − k and dims of |PE(pos + k) − M_k·PE(pos)| in float64."""
+    if not 0 < k < length:
+        raise ValueError("need 0 < k < length")
+    pe = pe_table(length, d_model)
+    pred = pe[:-k] @ rotation_matrix(k, d_model).T
+    return float(np.abs(pe[k:] - pred).max())
+
+
+def scale_stats(d_model: int, length: int = 16, seed: int = 0, vocab: int = 200) -> dict:
+    """Norms of raw / scaled token embeddings and PE at our model's initialisation, and what the
+    sum looks like with and without the × √d_model scale. One row per position."""
+    cfg = TransformerConfig(src_vocab_size=vocab, tgt_vocab_size=vocab, d_model=d_model, n_heads=1,
+                            n_layers=1, d_ff=d_model, max_len=max(length, 8), dropout=0.0, seed=seed)
+    net = Transformer(cfg).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    src = torch.randint(4, vocab, (1, length), generator=g)
+    with torch.no_grad():
+        _, tr = net(src, src[:, :2], trace=True)
+    emb = tr.embeddings["src"]
+    raw = emb["raw"][0].double().numpy()
+    scaled = emb["scaled"][0].double().numpy()
+    pos = emb["pos"].double().numpy()
+    with_scale = scaled + pos
+    without = raw + pos
+
+    def norms(a: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(a, axis=-1)
+
+    def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a * b).sum(-1) / (norms(a) * norms(b))
+
+    return {
+        "scale": net.emb_scale,
+        "raw": norms(raw), "scaled": norms(scaled), "pos": norms(pos),
+        "sum_scaled": norms(with_scale), "sum_unscaled": norms(without),
+        # how much the sum still "looks like" the position / the token
+        "cos_pos_scaled": cos(with_scale, pos), "cos_pos_unscaled": cos(without, pos),
+        "cos_tok_scaled": cos(with_scale, scaled), "cos_tok_unscaled": cos(without, raw),
+        # share of the sum's energy (squared norm) that comes from the position
+        "pe_share_scaled": norms(pos) ** 2 / (norms(scaled) ** 2 + norms(pos) ** 2),
+        "pe_share_unscaled": norms(pos) ** 2 / (norms(raw) ** 2 + norms(pos) ** 2),
+    }
+
+
+def learned_pe_from_checkpoints(directory: Path = CHECKPOINT_DIR) -> tuple[str, np.ndarray] | None:
+    """(file name, (max_len, d) table) of the first checkpoint holding a learned `pos_embed`."""
+    if not directory.is_dir():
+        return None
+    for path in sorted(directory.glob("*.pt")):
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception:  # noqa: BLE001 - a broken file is skipped, not fatal
+            continue
+        table = _find_pos_embed(obj)
+        if table is not None:
+            return path.name, table
+    return None
+
+
+def _find_pos_embed(obj: object, depth: int = 0) -> np.ndarray | None:
+    if depth > 3:
+        return None
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(key, str) and key.endswith("pos_embed") and isinstance(value, torch.Tensor):
+                if value.dim() == 2:
+                    return value.detach().double().numpy()
+        for value in obj.values():
+            if isinstance(value, dict | torch.nn.Module):
+                found = _find_pos_embed(value, depth + 1)
+                if found is not None:
+                    return found
+    return None

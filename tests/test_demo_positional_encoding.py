@@ -1,0 +1,90 @@
+"""Positional-encoding demo: every numeric claim of the page."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from demos import positional_encoding as pe
+
+
+@pytest.mark.parametrize("d", [16, 64, 512])
+@pytest.mark.parametrize("k", [1, 7, 50])
+def test_rotation_identity(d: int, k: int) -> None:
+    err = pe.rotation_error(200, d, k)
+    assert err < 1e-6
+    m = pe.rotation_matrix(k, d)
+    # block-diagonal: nothing outside the 2x2 blocks, and each block is a rotation (orthogonal)
+    mask = np.kron(np.eye(d // 2), np.ones((2, 2))).astype(bool)
+    assert np.all(m[~mask] == 0)
+    np.testing.assert_allclose(m @ m.T, np.eye(d), atol=1e-12)
+    # a wrong matrix (the transpose: rotating the other way) does NOT satisfy the identity
+    table = pe.pe_table(200, d)
+    assert np.abs(table[k:] - table[:-k] @ m).max() > 1e-3
+
+
+def test_rotation_needs_even_d() -> None:
+    with pytest.raises(ValueError):
+        pe.rotation_matrix(3, 15)
+
+
+def test_table_values() -> None:
+    t = pe.pe_table(50, 8)
+    assert t[0, 0] == 0 and t[0, 1] == 1
+    assert t[3, 2] == pytest.approx(math.sin(3 / 10000 ** (2 / 8)))
+    assert t[3, 3] == pytest.approx(math.cos(3 / 10000 ** (2 / 8)))
+
+
+def test_wavelengths() -> None:
+    d = 64
+    lam = pe.wavelengths(d)
+    assert lam.shape == (d,)
+    for i in range(d // 2):
+        expect = 2 * math.pi * 10000 ** (2 * i / d)
+        assert lam[2 * i] == pytest.approx(expect) and lam[2 * i + 1] == pytest.approx(expect)
+    assert lam[0] == pytest.approx(2 * math.pi)
+    assert lam[-1] < 2 * math.pi * 10000 and lam[-1] > 2 * math.pi * 10000 ** (1 - 4 / d)
+    # each dimension really repeats after its wavelength
+    t = pe.pe_table(200, d)
+    assert np.sin(2 * math.pi / lam[2]) == pytest.approx(t[1, 2])
+
+
+def test_dot_product_depends_only_on_distance() -> None:
+    d, L = 64, 120
+    dots = pe.dot_matrix(pe.pe_table(L, d))
+    for k in (0, 1, 5, 40):
+        diag = np.diagonal(dots, offset=k)
+        assert np.ptp(diag) < 1e-9                     # same value along every diagonal
+        assert diag[0] == pytest.approx(float(pe.dot_by_distance(k, d)), abs=1e-9)
+    assert dots[0, 0] == pytest.approx(d / 2)           # |PE|² = d/2 at every position
+    np.testing.assert_allclose(dots, dots.T)            # symmetric: can't tell left from right
+
+
+def test_scale_stats_match_theory() -> None:
+    s = pe.scale_stats(64, length=32)
+    assert s["scale"] == 8.0
+    np.testing.assert_allclose(s["pos"], math.sqrt(32), rtol=1e-6)        # |PE| = √(d/2)
+    np.testing.assert_allclose(s["scaled"], 8.0 * s["raw"], rtol=1e-6)
+    assert 0.7 < s["raw"].mean() < 1.3                                     # init N(0, 1/d): |e| ≈ 1
+    # without the scale the position dominates the sum; with it the token does
+    assert s["cos_pos_unscaled"].mean() > 0.95 and s["pe_share_unscaled"].mean() > 0.9
+    assert s["cos_pos_scaled"].mean() < 0.7 and s["pe_share_scaled"].mean() < 0.5
+
+
+def test_no_checkpoint_dir(tmp_path) -> None:
+    assert pe.learned_pe_from_checkpoints(tmp_path / "missing") is None
+    assert pe.learned_pe_from_checkpoints(tmp_path) is None
+
+
+def test_learned_pe_found_in_checkpoint(tmp_path) -> None:
+    import torch
+
+    from model import Transformer, TransformerConfig
+
+    net = Transformer(TransformerConfig(10, 10, d_model=16, max_len=20, pos_encoding="learned"))
+    torch.save({"config": {"d_model": 16}, "model": net.state_dict()}, tmp_path / "a.pt")
+    (tmp_path / "0broken.pt").write_bytes(b"not a checkpoint")
+    name, table = pe.learned_pe_from_checkpoints(tmp_path)
+    assert name == "a.pt" and table.shape == (20, 16)
+    np.testing.assert_allclose(table, net.pos_embed.detach().double().numpy())
