@@ -46,8 +46,9 @@ st.query_params["lang"] = lang
 if present:
     shell.apply_present_mode()
     st.query_params[shell.PRESENT_KEY] = "1"
-    st.button(shell.t("exit_present"), icon=":material/close_fullscreen:", key="_exit_present",
-              on_click=shell.set_present, args=(False,))
+    if not st.context.is_embedded:  # a demo embedded in a lesson step has no exit of its own
+        st.button(shell.t("exit_present"), icon=":material/close_fullscreen:", key="_exit_present",
+                  on_click=shell.set_present, args=(False,))
 else:
     st.query_params.pop(shell.PRESENT_KEY, None)
     st.sidebar.button(shell.t("present_mode"), icon=":material/co_present:", key="_enter_present",

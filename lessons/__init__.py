@@ -229,11 +229,18 @@ def report(directory: str | Path | None = None, out=None) -> int:
     """Print the problems (or a summary when green); return the exit code (the validate command)."""
     import sys
 
+    from questions.bank import load_bank
+
     out = out or sys.stdout
-    result = load_lessons(directory)
+    bank = load_bank()
+    result = load_lessons(directory, known_cards=bank.by_id)
     if result.problems:
         for p in result.problems:
             print(str(p), file=out)
+        if bank.problems and any("unknown card id" in p.reason for p in result.problems):
+            print(f"note: the question bank itself has {len(bank.problems)} problem(s) in "
+                  f"{', '.join(bank.failed_files)} (python -m questions validate); "
+                  "cards that failed to load count as unknown here.", file=out)
         print(f"\n{len(result.problems)} problem(s); {len(result)} valid lesson(s).", file=out)
         return 1
     print(f"OK: {len(result)} lessons in {result.directory}", file=out)
