@@ -47,7 +47,7 @@ def calendar_heatmap(per_day: dict[date, int], end: date, *, weeks: int = 26, ti
 
 def retention_line(days: Sequence[date], retained: Sequence[float], counts: Sequence[int], *, title: str,
                    x_title: str, y_title: str, hover_reviews: str, target: float = 0.9,
-                   target_label: str = "") -> go.Figure:
+                   target_label: str = "", end: date | None = None, span_days: int = 30) -> go.Figure:
     """Share of reviews not rated Again, per day (marker size grows with that day's reviews)."""
     fig = go.Figure(go.Scatter(
         x=[d.isoformat() for d in days], y=[100 * r for r in retained], mode="lines+markers",
@@ -59,7 +59,10 @@ def retention_line(days: Sequence[date], retained: Sequence[float], counts: Sequ
     fig.add_hline(y=100 * target, line_dash="dot", line_color=PALETTE[2],
                   annotation_text=target_label, annotation_position="bottom right")
     fig.update_yaxes(title_text=y_title, range=[0, 105], ticksuffix="%")
-    fig.update_xaxes(title_text=x_title)
+    last = end or (max(days) if days else date.today())
+    first = min([last - timedelta(days=span_days - 1), *days])
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d",
+                     range=[(first - timedelta(days=1)).isoformat(), (last + timedelta(days=1)).isoformat()])
     return style(fig, title, height=360)
 
 
@@ -70,7 +73,7 @@ def forecast_bar(days: Sequence[date], counts: Sequence[int], *, title: str, x_t
         hovertemplate=f"%{{x}}<br>{y_title}: %{{y}}<extra></extra>", name=y_title,
     ))
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    fig.update_xaxes(title_text=x_title)
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
     return style(fig, title, height=360)
 
 

@@ -32,6 +32,11 @@ def t(key: str, **fmt) -> str:
     return shell.t(T + key, **fmt)
 
 
+def _badge(text: str) -> str:
+    """A keyword phrase safe inside a Markdown badge."""
+    return text.replace("[", "(").replace("]", ")")
+
+
 def fmt_interval(delta) -> str:
     value, unit = sched.interval_parts(delta)
     value = int(value) if float(value).is_integer() else value
@@ -50,7 +55,7 @@ c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
 with c1:
     mode_names = {m: t(f"mode_{m}") for m in ("review", "cram")}
     mode = state.select("mode", t("mode"), list(mode_names), "review", widget="segmented",
-                        format_func=mode_names.__getitem__)
+                        format_func=mode_names.__getitem__, help=t("mode_help"))
 with c2:
     topic_names = {tp: t("all_topics") if tp == "all" else TOPICS[tp][0 if lang == "zh" else 1] for tp in topics}
     topic = state.select("topic", t("topic"), topics, "all", format_func=topic_names.__getitem__)
@@ -171,65 +176,59 @@ if current is None:
 else:
     card = deck.by_id[current]
     revealed = bool(st.session_state.get(K_REVEALED))
-    box = st.container(border=True)
-    with box:
-        tp = TOPICS.get(card.topic, (card.topic, card.topic))[0 if lang == "zh" else 1]
-        st.caption(f"{tp} · {t('difficulty')} {'★' * card.difficulty}")
-        if render_card is not None:
-            render_card(card, lang, key_prefix=f"fc-{current}", show_answer=revealed)
-        else:
-            st.markdown(f"### {card.question.get(lang)}")
-            if revealed:
-                st.divider()
-                st.markdown(card.answer.get(lang))
     answer_key = f"fc:ans:{current}"
-    if self_check and not revealed:
-        st.text_area(t("your_answer"), key=answer_key, max_chars=10_000, height=120,
-                     placeholder=t("your_answer_ph"))
-    suggested = None
-    typed = st.session_state.get(answer_key, "") if self_check else ""
-    if revealed and self_check:
-        if typed.strip():
-            score = scoring.score_answer(typed, card.keywords.get(lang))
-            suggested = score.suggested_rating
-            with st.container(border=True):
-                st.markdown(f"**{t('coverage', pct=score.percent)}** · {t('suggest', rating=t('rate_' + RATING_NAMES[Rating(suggested)]))}")
-                st.progress(score.coverage)
-                h, m = st.columns(2)
-                h.markdown(t("hit") + "\n\n" + ("\n".join(f"- :green[{g[0]}]" for g in score.hit) or "—"))
-                m.markdown(t("missed") + "\n\n" + ("\n".join(f"- :red[{g[0]}]" for g in score.missed) or "—"))
-                with st.expander(t("your_answer")):
-                    st.text(typed)
-                st.caption(t("rule"))
+    typed = str(st.session_state.get(answer_key) or "") if self_check else ""
+    score = scoring.score_answer(typed, card.keywords.get(lang)) if revealed and typed.strip() else None
+    suggested = score.suggested_rating if score else None
+    with st.container(border=True):
+        # the question, then the actions right under it (visible without scrolling past a long answer)
+        st.markdown(f"#### {card.question.get(lang)}")
+        if not revealed:
+            if self_check:
+                st.text_area(t("your_answer"), key=answer_key, max_chars=10_000, height=120,
+                             placeholder=t("your_answer_ph"))
+            st.button(t("show_answer"), on_click=_reveal, type="primary", shortcut="Space", key="fc:reveal",
+                      icon=":material/visibility:")
+            st.button(t("show_answer"), on_click=_reveal, shortcut="Enter", key="fc_reveal_enter")
+            st.html("<style>.st-key-fc_reveal_enter{display:none}</style>")
         else:
-            st.caption(t("no_typed"))
-
-    if not revealed:
-        st.button(t("show_answer"), on_click=_reveal, type="primary", shortcut="Space", key="fc:reveal",
-                  icon=":material/visibility:")
-        st.button(t("show_answer"), on_click=_reveal, shortcut="Enter", key="fc_reveal_enter")
-        st.html("<style>.st-key-fc_reveal_enter{display:none}</style>")
-    else:
-        rate_cb = _rate_cram if mode == "cram" else _rate
-        if mode == "cram":
-            st.caption(t("cram_no_schedule"))
-            intervals = {}
+            rate_cb = _rate_cram if mode == "cram" else _rate
+            intervals = {} if mode == "cram" else sched.preview(
+                scheduler, sched.current_card(store, me.id, current, now), now)
+            cols = st.columns(4)
+            for col, rating in zip(cols, sched.RATINGS, strict=True):
+                label = t("rate_" + RATING_NAMES[rating])
+                if rating in intervals:
+                    label = f"{label} · {fmt_interval(intervals[rating])}"
+                col.button(label, key=f"fc:rate{int(rating)}", on_click=rate_cb, args=(current, int(rating)),
+                           shortcut=str(int(rating)), width="stretch",
+                           type="primary" if suggested == int(rating) else "secondary")
+            if mode == "cram":
+                st.caption(t("cram_no_schedule"))
+            if score is not None:
+                with st.container(border=True):
+                    rating_name = t("rate_" + RATING_NAMES[Rating(score.suggested_rating)])
+                    st.markdown(f"**{t('coverage', pct=score.percent)}** · {t('suggest', rating=rating_name)}")
+                    st.progress(score.coverage)
+                    st.markdown(t("hit") + " " + (" ".join(f":green-badge[{_badge(g[0])}]" for g in score.hit) or "—"))
+                    st.markdown(t("missed") + " " + (" ".join(f":red-badge[{_badge(g[0])}]" for g in score.missed) or "—"))
+                    with st.expander(t("your_answer")):
+                        st.text(typed)  # the learner's text: plain text, never Markdown / HTML
+                    st.caption(t("rule"))
+            elif self_check:
+                st.caption(t("no_typed"))
+            st.divider()
+        if render_card is not None:
+            render_card(card, lang, key_prefix=f"fc-{current}", show_answer=revealed, show_question=False)
         else:
-            intervals = sched.preview(scheduler, sched.current_card(store, me.id, current, now), now)
-        cols = st.columns(4)
-        for col, rating in zip(cols, sched.RATINGS, strict=True):
-            label = t("rate_" + RATING_NAMES[rating])
-            if rating in intervals:
-                label = f"{label} · {fmt_interval(intervals[rating])}"
-            col.button(label, key=f"fc:rate{int(rating)}", on_click=rate_cb, args=(current, int(rating)),
-                       shortcut=str(int(rating)), width="stretch",
-                       type="primary" if suggested == int(rating) else "secondary")
-
-    if render_card is None:  # the shared renderer has its own bookmark star and demo button
-        marked = current in store.bookmarks(me.id)
-        st.button(t("unbookmark") if marked else t("bookmark"), on_click=_toggle_bookmark,
-                  args=(current, not marked), key="fc:bm",
-                  icon=":material/bookmark_remove:" if marked else ":material/bookmark_add:")
+            tp = TOPICS.get(card.topic, (card.topic, card.topic))[0 if lang == "zh" else 1]
+            st.caption(f"{tp} · {t('difficulty')} {'★' * card.difficulty}")
+            if revealed:
+                st.markdown(card.answer.get(lang))
+            marked = current in store.bookmarks(me.id)
+            st.button(t("unbookmark") if marked else t("bookmark"), on_click=_toggle_bookmark,
+                      args=(current, not marked), key="fc:bm",
+                      icon=":material/bookmark_remove:" if marked else ":material/bookmark_add:")
 
 if mode == "review":
     st.button(t("undo"), on_click=_undo, icon=":material/undo:", key="fc:undo", shortcut="U", type="tertiary",

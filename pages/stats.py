@@ -28,7 +28,8 @@ per_day = stats.reviews_per_day(reviews, tz)
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("today"), per_day.get(today, 0))
-m2.metric(t("streak"), t("days", n=stats.streak(per_day, today)))
+streak = stats.streak(per_day, today)
+m2.metric(t("streak"), t("days_one" if streak == 1 else "days", n=streak))
 m3.metric(t("studied"), f"{len(states)} / {len(deck.cards)}")
 due_now = sum(1 for s in states.values() if s.due <= now)
 m4.metric(t("due_now"), due_now)
@@ -46,7 +47,8 @@ with c1:
     points = stats.retention(reviews, tz)
     plot.show(figs.retention_line([p.day for p in points], [p.retained for p in points], [p.reviews for p in points],
                                   title=t("retention_title"), x_title=t("date"), y_title=t("retained"),
-                                  hover_reviews=t("reviews"), target=0.9, target_label=t("target")), "retention")
+                                  hover_reviews=t("reviews"), target=0.9, target_label=t("target"), end=today),
+              "retention")
 with c2:
     forecast = stats.due_forecast(states.values(), today, days=30, tz_offset_minutes=tz)
     plot.show(figs.forecast_bar([d for d, _ in forecast], [n for _, n in forecast], title=t("forecast_title"),

@@ -162,7 +162,7 @@ def test_stats_page_counts(db: Path) -> None:
         at.button(key="fc:rate1").click().run()
     st = open_page("stats")
     metrics = {m.label: m.value for m in st.metric}
-    assert metrics["Reviews today"] == "3" and metrics["Streak"] == "1 days"
+    assert metrics["Reviews today"] == "3" and metrics["Streak"] == "1 day"
     assert metrics["Cards studied"].startswith("3 / ")
 
 
