@@ -1,6 +1,104 @@
+"""首页 / Home: what the app is, the learner's day (due cards, streak, weakest topics), entry points."""
 from ui import shell
 
-shell.page("home")
+lang = shell.page("home")
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
-st.info(shell.t("coming_soon"))
+from questions.schema import DEMOS
+from study import stats
+from ui import profile
+from ui.cards import topic_label
+from ui.nav import PAGES
+
+AGAIN = 1
+WEAK_DAYS = 30
+
+
+def t(key: str, **fmt) -> str:
+    return shell.t("home." + key, **fmt)
+
+
+def weakest_topics(reviews, topic_of: dict[str, str], limit: int = 3) -> list[tuple[str, int, int]]:
+    """(topic, again, reviews) for the topics with the highest share of Again ratings, worst first."""
+    total: Counter[str] = Counter()
+    again: Counter[str] = Counter()
+    for r in reviews:
+        topic = topic_of.get(r.question_id)
+        if topic is None:
+            continue
+        total[topic] += 1
+        again[topic] += r.rating == AGAIN
+    ranked = sorted((tp for tp in total if again[tp]), key=lambda tp: (-again[tp] / total[tp], -total[tp], tp))
+    return [(tp, again[tp], total[tp]) for tp in ranked[:limit]]
+
+
+st.markdown(f"#### {t('what')}")
+st.markdown(t("how"))
+
+# ---- the learner's day ----
+store = profile.store()
+me = profile.learner()
+deck = profile.deck(me.id)
+tz = profile.tz_offset_minutes()
+now = datetime.now(UTC)
+today = stats.local_date(now, tz)
+states = store.card_states(me.id)
+reviews = store.reviews(me.id, since=now - timedelta(days=400))
+
+with st.container(border=True):
+    st.subheader(t("progress", name=me.name))
+    if not reviews:
+        st.info(t("start_first"), icon=":material/waving_hand:")
+        st.page_link("pages/flashcards.py", label=t("start_review"), icon=":material/play_circle:",
+                     query_params={"lang": lang})
+    else:
+        per_day = stats.reviews_per_day(reviews, tz)
+        streak = stats.streak(per_day, today)
+        due = sum(1 for s in states.values() if stats.local_date(s.due, tz) <= today)
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(t("due_today"), due, help=t("due_help"))
+        c2.metric(t("streak"), t("days_one" if streak == 1 else "days", n=streak))
+        c3.metric(t("reviewed_today"), per_day.get(today, 0))
+        c4.metric(t("new_cards"), max(0, len(deck.cards) - len(states)))
+        if due:
+            st.page_link("pages/flashcards.py", label=t("review_now", n=due), icon=":material/play_circle:",
+                         query_params={"lang": lang})
+        topic_of = {c.id: c.topic for c in deck.cards}
+        recent = [r for r in reviews if r.reviewed_at >= now - timedelta(days=WEAK_DAYS)]
+        weak = weakest_topics(recent, topic_of)
+        st.markdown(f"**{t('weakest')}**", help=t("weakest_help"))
+        if not weak:
+            st.caption(t("no_weak"))
+        with st.container(horizontal=True, gap="small"):
+            for topic, n_again, n in weak:
+                st.page_link("pages/flashcards.py", icon=":material/trending_down:",
+                             label=t("weak_line", topic=topic_label(topic, lang), again=n_again, n=n),
+                             query_params={"lang": lang, "topic": topic})
+
+# ---- entry points ----
+st.subheader(t("entry_title"))
+entries = [("bank", ":material/quiz:"), ("flashcards", ":material/style:"), ("interview", ":material/record_voice_over:"),
+           ("lessons", ":material/school:"), ("stats", ":material/monitoring:")]
+cols = st.columns(len(entries))
+for col, (page_id, icon) in zip(cols, entries, strict=True):
+    with col.container(border=True, height="stretch"):
+        st.page_link(f"pages/{page_id}.py", label=shell.t(f"common.page_{page_id}"), icon=icon,
+                     query_params={"lang": lang})
+        st.caption(t(f"entry_{page_id}"))
+
+# ---- demos ----
+st.subheader(t("demos_title"))
+st.caption(t("demos_caption"))
+icons = {p.id: p.icon for p in PAGES}
+demo_ids = [d for d in DEMOS if d in icons]
+per_row = 4
+for start in range(0, len(demo_ids), per_row):
+    row = st.columns(per_row)
+    for col, demo_id in zip(row, demo_ids[start:start + per_row], strict=False):
+        with col.container(border=True, height="stretch"):
+            st.page_link(f"pages/{demo_id}.py", label=shell.t(f"common.page_{demo_id}"), icon=icons[demo_id],
+                         query_params={"lang": lang})
+            st.caption(t(f"demo_{demo_id}"))

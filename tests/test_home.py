@@ -1,0 +1,64 @@
+"""Home page: the neutral first-visit state, and a returning learner's due cards, streak and weakest topics."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from i18n import t
+from questions.bank import load_bank
+from study.store import SQLiteStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def render(lang: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_first_visit(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
+    at = render(lang)
+    assert [x.value for x in at.title] == [t("common.page_home", lang)]
+    assert at.info[0].value == t("home.start_first", lang)
+    subheaders = [s.value for s in at.subheader]
+    assert t("home.entry_title", lang) in subheaders and t("home.demos_title", lang) in subheaders
+    assert not at.metric
+
+
+def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "p.sqlite3"
+    monkeypatch.setenv("TIL_DB", str(db))
+    bank = load_bank()
+    by_topic: dict[str, list[str]] = {}
+    for c in bank.cards:
+        by_topic.setdefault(c.topic, []).append(c.id)
+    store = SQLiteStore(db)
+    me = store.get_or_create_profile("default")
+    now = datetime.now(UTC)
+    # three days in a row (today included); masking forgotten 2 of 3 times, attention 1 of 2
+    plan = [(by_topic["masking"][0], 1, 0), (by_topic["masking"][1], 1, 1), (by_topic["masking"][2], 3, 2),
+            (by_topic["attention"][0], 1, 0), (by_topic["attention"][1], 3, 1), (by_topic["training"][0], 3, 0)]
+    for qid, rating, days_ago in plan:
+        due = now - timedelta(hours=1) if rating == 1 else now + timedelta(days=5)
+        store.record_review(me.id, qid, rating, now - timedelta(days=days_ago, minutes=1), None, "{}", 1, due, 1.0)
+    store.close()
+
+    at = render("en")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[t("home.due_today", "en")] == "3"        # the three cards rated Again are due
+    assert metrics[t("home.streak", "en")] == t("home.days", "en", n=3)
+    assert metrics[t("home.reviewed_today", "en")] == "3"
+    assert metrics[t("home.new_cards", "en")] == str(len(bank.cards) - 6)
+    links = [e.proto.label for e in at.get("page_link")]
+    assert t("home.weak_line", "en", topic="Masking", again=2, n=3) == links[links.index(
+        t("home.review_now", "en", n=3)) + 1]
+    assert t("home.weak_line", "en", topic="Attention", again=1, n=2) in links
+    assert not any(lbl.startswith("Training:") for lbl in links)   # never forgotten: not weak
