@@ -23,6 +23,7 @@ import streamlit as st
 
 from questions.bank import Bank, fingerprint, load_bank
 from questions.schema import DEMOS, TOPICS, Card
+from questions.search import index_of
 from ui import shell
 
 BANK_PAGE = "pages/bank.py"
@@ -34,7 +35,9 @@ _SESSION_BOOKMARKS = "_bookmarks"
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(key: tuple) -> Bank:
-    return load_bank(key[0])
+    bank = load_bank(key[0])
+    index_of(bank)  # build the search index now, once, not on the first search
+    return bank
 
 
 def get_bank() -> Bank:
