@@ -13,9 +13,10 @@ import plotly.graph_objects as go
 from figures.style import PALETTE, style
 
 
-def calendar_heatmap(per_day: dict[date, int], end: date, *, weeks: int = 26, title: str,
+def calendar_heatmap(per_day: dict[date, int] | Sequence[tuple[date, int]], end: date, *, weeks: int = 26, title: str,
                      weekdays: Sequence[str], x_title: str, hover_reviews: str) -> go.Figure:
     """Reviews per day as a GitHub-style calendar: columns are weeks (Monday first), rows weekdays."""
+    per_day = dict(per_day)
     last_monday = end - timedelta(days=end.weekday())
     first_monday = last_monday - timedelta(weeks=weeks - 1)
     cols = [first_monday + timedelta(weeks=i) for i in range(weeks)]
@@ -72,7 +73,7 @@ def forecast_bar(days: Sequence[date], counts: Sequence[int], *, title: str, x_t
         x=[d.isoformat() for d in days], y=list(counts), marker_color=PALETTE[0],
         hovertemplate=f"%{{x}}<br>{y_title}: %{{y}}<extra></extra>", name=y_title,
     ))
-    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero", dtick=1 if max([0, *counts]) <= 8 else None)
     fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
     return style(fig, title, height=360)
 

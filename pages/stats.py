@@ -15,6 +15,12 @@ def t(key: str, **fmt) -> str:
     return shell.t("stats." + key, **fmt)
 
 
+# Figures are rebuilt only when their data (or the language) change: building one costs ~60 ms.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _fig(builder: str, *args, **kwargs):
+    return getattr(figs, builder)(*args, **kwargs)
+
+
 store = profile.store()
 me = profile.learner()
 deck = profile.deck(me.id)
@@ -38,26 +44,26 @@ if not reviews:
     st.info(t("empty"), icon=":material/info:")
     st.page_link("pages/flashcards.py", label=t("go_review"), icon=":material/style:", query_params={"lang": lang})
 
-weekdays = [t(f"wd{i}") for i in range(7)]
-plot.show(figs.calendar_heatmap(per_day, today, weeks=26, title=t("heatmap_title"), weekdays=weekdays,
-                                x_title=t("week_of"), hover_reviews=t("reviews")), "heatmap")
+weekdays = tuple(t(f"wd{i}") for i in range(7))
+plot.show(_fig("calendar_heatmap", tuple(per_day.items()), today, weeks=26, title=t("heatmap_title"),
+               weekdays=weekdays, x_title=t("week_of"), hover_reviews=t("reviews")), "heatmap")
 
 c1, c2 = st.columns(2)
 with c1:
     points = stats.retention(reviews, tz)
-    plot.show(figs.retention_line([p.day for p in points], [p.retained for p in points], [p.reviews for p in points],
-                                  title=t("retention_title"), x_title=t("date"), y_title=t("retained"),
-                                  hover_reviews=t("reviews"), target=0.9, target_label=t("target"), end=today),
-              "retention")
+    plot.show(_fig("retention_line", tuple(p.day for p in points), tuple(p.retained for p in points),
+                   tuple(p.reviews for p in points), title=t("retention_title"), x_title=t("date"),
+                   y_title=t("retained"), hover_reviews=t("reviews"), target=0.9, target_label=t("target"),
+                   end=today), "retention")
 with c2:
     forecast = stats.due_forecast(states.values(), today, days=30, tz_offset_minutes=tz)
-    plot.show(figs.forecast_bar([d for d, _ in forecast], [n for _, n in forecast], title=t("forecast_title"),
-                                x_title=t("date"), y_title=t("due_cards")), "forecast")
+    plot.show(_fig("forecast_bar", tuple(d for d, _ in forecast), tuple(n for _, n in forecast),
+                   title=t("forecast_title"), x_title=t("date"), y_title=t("due_cards")), "forecast")
 
 rows = stats.mastery({c.id: c.topic for c in deck.cards}, states, list(TOPICS))
-names = [TOPICS.get(r.topic, (r.topic, r.topic))[0 if lang == "zh" else 1] for r in rows]
-plot.show(figs.mastery_bar(names, [r.share for r in rows], [r.studied / r.cards for r in rows],
-                           title=t("mastery_title", days=int(stats.MASTERED_STABILITY_DAYS)), x_title=t("share"),
-                           mastered_label=t("mastered"), studied_label=t("studied_share")), "mastery")
+names = tuple(TOPICS.get(r.topic, (r.topic, r.topic))[0 if lang == "zh" else 1] for r in rows)
+plot.show(_fig("mastery_bar", names, tuple(r.share for r in rows), tuple(r.studied / r.cards for r in rows),
+               title=t("mastery_title", days=int(stats.MASTERED_STABILITY_DAYS)), x_title=t("share"),
+               mastered_label=t("mastered"), studied_label=t("studied_share")), "mastery")
 st.caption(t("mastery_note", days=int(stats.MASTERED_STABILITY_DAYS)))
 st.caption(t("today_note"))
