@@ -1,0 +1,70 @@
+"""FFN & cost demo: parameter counts equal our model's, FLOP formulas and the crossover."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from demos import ffn_cost as fc
+from model import Transformer, TransformerConfig
+
+
+@pytest.mark.parametrize("d,d_ff,h", [(64, 256, 4), (128, 512, 8), (48, 100, 3)])
+def test_param_counts_equal_the_model(d: int, d_ff: int, h: int) -> None:
+    real = fc.model_params(d, d_ff, 2, h)
+    assert real["attn"] == fc.attn_params(d) == 4 * d * d + 4 * d
+    assert real["ffn"] == fc.ffn_params(d, d_ff) == 2 * d * d_ff + d_ff + d
+    assert real["encoder_layer"] == fc.encoder_layer_params(d, d_ff)
+    assert real["decoder_layer"] == fc.decoder_layer_params(d, d_ff)
+
+
+def test_param_counts_on_a_real_built_model() -> None:
+    """Not only meta-device modules: the weights of an actual Transformer, block by block."""
+    cfg = TransformerConfig(src_vocab_size=50, tgt_vocab_size=50, d_model=64, n_heads=4, n_layers=2, d_ff=256)
+    net = Transformer(cfg)
+    enc = net.encoder.layers[0]
+    assert sum(p.numel() for p in enc.self_attn.parameters()) == fc.attn_params(64)
+    assert sum(p.numel() for p in enc.ffn.parameters()) == fc.ffn_params(64, 256) == 33088
+    assert sum(p.numel() for p in enc.parameters()) == fc.encoder_layer_params(64, 256)
+    assert sum(p.numel() for p in net.decoder.layers[1].parameters()) == fc.decoder_layer_params(64, 256)
+    blocks = sum(p.numel() for p in net.encoder.parameters()) + sum(p.numel() for p in net.decoder.parameters())
+    assert blocks == 2 * (fc.encoder_layer_params(64, 256) + fc.decoder_layer_params(64, 256))
+
+
+def _matmul_flops(a: torch.Tensor, b: torch.Tensor) -> int:
+    """2·m·k·n for (m×k)·(k×n), from real shapes."""
+    (m, k), (_, n) = a.shape, b.shape
+    return 2 * m * k * n
+
+
+def test_flop_formulas_from_shapes() -> None:
+    n, d, d_ff = 10, 16, 64
+    x = torch.zeros(n, d)
+    w = torch.zeros(d, d)
+    q = k = torch.zeros(n, d)
+    f = fc.block_flops(n, d, d_ff)
+    assert f["proj_qkvo"] == 4 * _matmul_flops(x, w)
+    assert f["scores_qk"] == _matmul_flops(q, k.T)
+    assert f["weights_v"] == _matmul_flops(torch.zeros(n, n), torch.zeros(n, d))
+    assert f["ffn"] == _matmul_flops(x, torch.zeros(d, d_ff)) + _matmul_flops(torch.zeros(n, d_ff), torch.zeros(d_ff, d))
+
+
+@pytest.mark.parametrize("d", [64, 512, 1024])
+def test_crossover_at_4d(d: int) -> None:
+    n = fc.crossover(d)
+    assert n == 4 * d
+    f = fc.block_flops(n, d, 4 * d)
+    attn_n2 = f["scores_qk"] + f["weights_v"]
+    assert attn_n2 == pytest.approx(f["ffn"])                 # 4n²d = 16nd² exactly at n = 4d
+    below, above = fc.block_flops(n - 1, d, 4 * d), fc.block_flops(n + 1, d, 4 * d)
+    assert below["scores_qk"] + below["weights_v"] < below["ffn"]
+    assert above["scores_qk"] + above["weights_v"] > above["ffn"]
+
+
+def test_attention_memory() -> None:
+    assert fc.attention_matrix_bytes(1024, "fp32") == 1024 * 1024 * 4
+    assert fc.attention_matrix_bytes(1024, "fp16", heads=8, layers=6) == 1024 ** 2 * 2 * 48
+    b = fc.attention_matrix_bytes(np.array([1000, 2000]))
+    assert b[1] / b[0] == 4                                   # quadratic in n
+    assert fc.human_bytes(4 * 2 ** 20) == "4.0 MiB"
+    assert fc.human_bytes(512) == "512 B"
