@@ -176,3 +176,17 @@ def test_learners_are_separate(db: Path) -> None:
     assert "new today 0/20" in at.caption[0].value
     store = SQLiteStore(db)
     assert sorted(p.name for p in store.profiles()) == ["Bob", "default"]
+
+
+def test_interview_countdown_runs_out_and_moves_on(db: Path) -> None:
+    at = open_page("interview")
+    at.number_input(key="iv:n").set_value(2).run()
+    at.button(key="iv:start").click().run()
+    at.text_area(key="iv:text:0").input("half an answer").run()
+    at.session_state["iv:session"]["q_started"] -= 10_000  # the clock ran out
+    at.run()
+    sess = at.session_state["iv:session"]
+    assert sess["phase"] == "review"
+    [ans] = sess["answers"]
+    assert ans.timed_out and ans.text == "half an answer" and ans.seconds == 180.0
+    assert any("timed out" in m.value for m in at.markdown)
