@@ -1,11 +1,15 @@
 """The app shell: routing guard, language, page header. Every page calls `page(<id>)` first."""
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 import i18n
 
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 LANG_KEY = "lang"
 _CURRENT_PAGE = "_current_page"
 
@@ -16,12 +20,16 @@ def ensure_routed() -> None:
     On a fresh server Streamlit runs a `pages/` folder next to the entry point in its legacy
     auto-discovery mode until some session has called st.navigation, so the first request to
     /<page> runs pages/<page>.py directly. Such a run switches the process to st.navigation mode
-    and reruns: the rerun executes app.py, which routes to the same page (same URL path, hence
-    the same page hash), with the shell (language, sidebar) in place.
+    and executes app.py in its place, which routes to the same page (same URL path, hence the
+    same page hash) with the shell (language, sidebar) in place. AppTest resets the mode before
+    every run, so there this happens on each run; it costs one extra import, not a rerun.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        # Run the entry point in place of this legacy run: it calls st.navigation, which
+        # resolves the same page (same URL path, hence the same page hash) and runs it.
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
 
 
 def init_lang() -> str:
