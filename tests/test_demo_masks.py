@@ -1,0 +1,226 @@
+"""Masks demo: the claims the page makes, checked on real numbers from our model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from demos import masks as M
+from questions.schema import DEMO_SECTIONS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def batch() -> M.Batch:
+    return M.parse_batch(M.DEFAULT_SENTENCES)
+
+
+# ---- parsing ------------------------------------------------------------------------------------
+
+def test_default_batch_mixes_languages_and_lengths(batch):
+    assert batch.lengths == [8, 5, 5, 3]
+    assert batch.tokens[0][0] == "我" and batch.tokens[1][0] == "Attention"
+    assert batch.ids.shape == (4, 8)
+    assert (batch.ids[3, 3:] == 0).all() and (batch.ids[3, :3] != 0).all()
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n  \t"])
+def test_empty_input_raises_batch_error(text):
+    with pytest.raises(M.BatchError) as e:
+        M.parse_batch(text)
+    assert e.value.code == "empty"
+
+
+def test_long_input_is_cut_with_notes():
+    b = M.parse_batch("\n".join(["a b c d e f g h i j k l m n o p q r s"] * 10))
+    assert len(b.tokens) == M.MAX_SENTENCES and all(n == M.MAX_TOKENS for n in b.lengths)
+    assert set(b.notes) == {"too_many_lines", "too_many_tokens"}
+    b = M.parse_batch("x" * 10_000)
+    assert "too_long" in b.notes and b.ids.shape == (1, 1)
+
+
+# ---- masks, shapes, exact zeros ---------------------------------------------------------------------
+
+def test_broadcast_shapes(batch):
+    m = M.masks(batch.ids)
+    assert tuple(m["padding"].shape) == (4, 1, 1, 8)
+    assert tuple(m["causal"].shape) == (1, 1, 8, 8)
+    assert tuple(m["combined"].shape) == (4, 1, 8, 8)
+    names = {n: (shp, sym) for n, shp, sym in M.shapes(batch.ids, 4)}
+    assert names["combined"] == ((4, 1, 8, 8), ("B", "1", "T", "T"))
+    assert names["scores"] == ((4, 4, 8, 8), ("B", "h", "T", "T"))
+    # combined = padding AND causal, element by element
+    expect = np.array([[j <= i and j < 3 for j in range(8)] for i in range(8)])
+    assert (m["combined"][3, 0].numpy() == expect).all()
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder"])
+def test_masked_weights_exactly_zero_rows_sum_to_one(batch, kind):
+    tr = M.run(batch.ids)
+    for row in range(4):
+        for head in range(4):
+            v = M.attn_view(tr, kind, row, head)
+            assert np.isneginf(v.masked[~v.mask]).all()
+            assert np.isfinite(v.masked[v.mask]).all()
+            assert (v.weights[~v.mask] == 0.0).all()          # exactly, not approximately
+            assert np.allclose(v.weights.sum(-1), 1.0, atol=1e-6)
+            if (~v.mask).any():
+                assert (v.scaled[~v.mask] != 0).any()          # there were real scores to hide
+    v = M.attn_view(tr, "decoder", 0, 0)
+    assert np.triu(v.weights, 1).max() == 0.0                  # nothing above the diagonal
+
+
+# ---- keys vs queries ----------------------------------------------------------------------------------
+
+def test_key_masking_makes_real_outputs_independent_of_pads(batch):
+    r = M.key_vs_query(batch.ids, "keys")
+    real = (batch.ids != 0).numpy()
+    assert r.mask_shape == (4, 1, 1, 8)
+    assert np.nanmax(r.delta_real) == 0.0                      # bit-for-bit identical real outputs
+    assert np.allclose(r.out[real], r.out_other[real], atol=0)
+    assert (r.pad_weight[real] == 0.0).all()
+    pads = batch.ids == 0
+    assert (r.weights * pads[:, None, None, :].numpy()).max() == 0.0
+
+
+def test_query_only_masking_leaks_pad_content(batch):
+    r = M.key_vs_query(batch.ids, "queries")
+    real = (batch.ids != 0).numpy()
+    assert r.mask_shape == (4, 1, 8, 1)
+    assert np.nanmax(r.delta_real) > 0.1                        # real outputs move with pad content
+    # sentence 3 has 5 pads: its real tokens put a large share of their weight on them
+    assert r.pad_weight[3, :3].min() > 0.2
+    # the full-length sentence has no pads: nothing changes there
+    assert np.nanmax(r.delta_real[0]) == 0.0
+    # pad rows (fully masked queries) are all-zero weights, not NaN
+    pad_rows = r.weights[3, :, 3:, :]
+    assert np.isfinite(pad_rows).all() and (pad_rows == 0.0).all()
+    assert not np.isnan(r.out).any()
+    assert np.isnan(r.delta_real[~real]).all()
+
+
+# ---- the NaN guard ----------------------------------------------------------------------------------------
+
+def test_nan_guard():
+    scores = np.array([1.5, -0.3, 0.8, 2.1, 0.0], dtype=np.float32)
+    nr = M.nan_row(scores)
+    assert np.isnan(nr.inf_softmax).all()                       # −∞ everywhere: 0/0
+    assert np.allclose(nr.finite_softmax, 0.2, atol=0)          # large finite negative: uniform
+    assert (nr.guarded == 0.0).all() and np.isfinite(nr.guarded).all()
+    assert (nr.guarded_context == 0.0).all()
+    assert nr.fp16_large_negative == float("-inf")
+    # the same directly on the model's attention with a fully masked row among normal rows
+    q = torch.randn(1, 2, 3, 4)
+    mask = torch.tensor([[True, True, False], [False, False, False], [True, False, False]])[None, None]
+    ctx, w = M.scaled_dot_product_attention(q, q, q, mask)
+    assert (w[0, :, 1] == 0).all() and (ctx[0, :, 1] == 0).all()
+    assert torch.allclose(w[0, :, 0].sum(-1), torch.ones(2))
+    plain = torch.softmax(torch.full((3,), float("-inf")), -1)
+    assert torch.isnan(plain).all()
+
+
+def test_left_padding_with_causal_mask_has_fully_masked_rows():
+    m, empty = M.left_padded_rows(3, 6)
+    assert empty == [0, 1, 2]
+    assert m[5].sum() == 3 and m[3].sum() == 1
+
+
+# ---- BERT -----------------------------------------------------------------------------------------------
+
+def test_mlm_recipe_rates():
+    r = M.mlm_rates(200_000, seed=1)
+    assert abs(r["selected"] - 0.15) < 0.005
+    assert abs(r["mask"] - 0.8) < 0.01 and abs(r["random"] - 0.1) < 0.01 and abs(r["keep"] - 0.1) < 0.01
+
+
+def test_mlm_mask_is_seeded_and_consistent():
+    toks = list("我爱自然语言处理这个任务很有意思") + ["the", "end"]
+    a, b = M.mlm_mask(toks, 7), M.mlm_mask(toks, 7)
+    assert a == b
+    assert any(x.action != "none" for x in a)
+    for x in a:
+        assert x.original == toks[x.position]
+        if x.action == "none":
+            assert x.input == x.original and x.label is None
+        elif x.action == "mask":
+            assert x.input == M.MASK_TOKEN and x.label == x.original
+        elif x.action == "random":
+            assert x.input != x.original and x.label == x.original
+        else:
+            assert x.input == x.original and x.label == x.original
+    actions = {x.action for s in range(40) for x in M.mlm_mask(toks, s)}
+    assert actions == {"none", "mask", "random", "keep"}
+
+
+# ---- no causal leak ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pos", [1, 3, 6])
+def test_no_causal_leak(pos):
+    toks = M.parse_batch("我爱自然语言处理").tokens[0]
+    r = M.leak(toks, pos, "猫")
+    assert r.delta[:pos].max() <= 1e-6
+    assert r.delta[:pos].max() == 0.0                           # in fact bit-for-bit equal
+    assert r.delta[pos] > 1e-3 and (r.delta[pos:] > 0).all()
+
+
+def test_without_causal_mask_earlier_positions_change():
+    toks = M.parse_batch("我爱自然语言处理").tokens[0]
+    r = M.leak(toks, 4, "猫", causal=False)
+    assert r.delta[:4].min() > 1e-3
+
+
+# ---- the page ---------------------------------------------------------------------------------------------
+
+def _render(lang: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/masks.py")
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("section", DEMO_SECTIONS["masks"])
+def test_page_sections_render(lang, section):
+    from i18n import t
+
+    at = _render(lang, section=section)
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("common.page_masks", lang) in [e.value for e in at.title]
+    assert at.query_params["section"] == [section] or at.query_params["section"] == section
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("", "err_empty"),
+    ("<script>alert(1)</script>\n<b>bold</b> text", None),
+    ("x" * 10_000, "note_too_long"),
+    ("😀 🎉 emoji\n" * 3, None),
+])
+def test_page_bad_input(text, expect):
+    from i18n import t
+
+    at = _render("en", section="padding")
+    at.text_area[0].input(text).run()
+    assert not at.exception, [e.value for e in at.exception]
+    msgs = [e.value for e in at.warning] + [e.value for e in at.info]
+    if expect:
+        assert any(t(f"masks.{expect}", "en", n=M.MAX_CHARS).split("{")[0][:30] in m for m in msgs), msgs
+    # user text is never rendered as markdown/HTML: it only reaches widgets, tables and figures
+    assert not any("<script>" in m.value for m in at.markdown)
+
+
+def test_page_leak_section_reports_no_leak():
+    from i18n import t
+
+    at = _render("en", section="leak")
+    assert not at.exception
+    assert t("masks.leak_ok", "en") in [e.value for e in at.success]
+    at.toggle[0].set_value(False).run()
+    assert t("masks.leak_bad", "en") in [e.value for e in at.error]
