@@ -1,0 +1,64 @@
+"""Training-details demo: warmup schedule, dropout train vs eval, label smoothing vs torch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from demos import training_details as td
+
+
+@pytest.mark.parametrize("d,w", [(512, 4000), (64, 100), (256, 1)])
+def test_warmup_peak(d: int, w: int) -> None:
+    steps = np.arange(1, 4 * w + 50)
+    lr = td.noam_lr(steps, d, w)
+    assert steps[lr.argmax()] == w
+    step, peak = td.noam_peak(d, w)
+    assert step == w and lr.max() == pytest.approx(peak) == pytest.approx(d ** -0.5 * w ** -0.5)
+    if w > 1:   # linear warmup, then 1/√step decay
+        assert td.noam_lr(w // 2, d, w) == pytest.approx(d ** -0.5 * (w // 2) * w ** -1.5)
+    assert td.noam_lr(4 * w, d, w) == pytest.approx(d ** -0.5 * (4 * w) ** -0.5)
+
+
+def test_paper_peak_value() -> None:
+    assert td.noam_peak(512, 4000)[1] == pytest.approx(6.988e-4, rel=1e-3)
+
+
+def test_dropout_train_vs_eval() -> None:
+    r = td.train_vs_eval()
+    assert r["train_diff"] > 1e-3                       # two train-mode calls differ
+    assert r["eval_diff"] == 0.0                        # eval mode is deterministic
+    np.testing.assert_array_equal(r["eval_1"], r["eval_2"])
+    assert not np.allclose(r["train_1"], r["train_2"])
+    train_zeros = [z for _, z in r["train_zeros"]]
+    assert len(train_zeros) == 2 * 2 + 2 * 3            # 2 encoder layers × 2 + 2 decoder layers × 3
+    assert 0.05 < np.mean(train_zeros) < 0.15           # about p = 0.1 of each sub-layer output dropped
+    assert all(z == 0.0 for _, z in r["eval_zeros"])
+    assert td.train_vs_eval(dropout=0.0)["train_diff"] == 0.0
+
+
+@pytest.mark.parametrize("K,eps", [(5, 0.1), (10, 0.0), (37, 0.3), (2, 1.0)])
+def test_label_smoothing_target(K: int, eps: float) -> None:
+    q = td.smoothed_target(K, eps, true_class=1)
+    assert q.sum() == pytest.approx(1.0)
+    assert q[1] == pytest.approx(1 - eps + eps / K)
+    assert np.allclose(np.delete(q, 1), eps / K)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.25])
+def test_label_smoothing_equals_torch(eps: float) -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 9)) * 3
+    target = rng.integers(0, 9, size=6)
+    ref = torch.nn.CrossEntropyLoss(label_smoothing=eps)(torch.tensor(logits), torch.tensor(target))
+    assert td.smoothed_loss(logits, target, eps) == pytest.approx(float(ref), rel=1e-10)
+    # and the target is exactly what torch puts mass on: soft-target CE gives the same loss
+    soft = torch.tensor(np.stack([td.smoothed_target(9, eps, int(t)) for t in target]))
+    assert float(torch.nn.CrossEntropyLoss()(torch.tensor(logits), soft)) == pytest.approx(float(ref), rel=1e-10)
+
+
+def test_best_achievable() -> None:
+    loss, pmax = td.best_achievable(10, 0.1)
+    assert pmax == pytest.approx(0.91)
+    assert loss == pytest.approx(-(0.91 * np.log(0.91) + 9 * 0.01 * np.log(0.01)))
+    assert td.best_achievable(10, 0.0)[0] == 0.0
