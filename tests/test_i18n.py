@@ -43,6 +43,18 @@ def _strip_allowed(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # the catalogue
 
+@pytest.mark.parametrize("path", sorted((ROOT / "i18n").glob("*.yaml")), ids=lambda p: p.name)
+def test_catalogue_file_parses(path: Path) -> None:
+    """A broken file would take every page down: name it (a classic: `{en: Ready?}` in a flow mapping)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        pytest.fail(f"i18n/{path.name}: {e}")
+    assert isinstance(data, dict), f"i18n/{path.name} must be a mapping of keys"
+
+
 def test_every_key_has_both_languages() -> None:
     bad = [k for k, v in i18n.catalog().items()
            if not isinstance(v, dict) or any(not isinstance(v.get(lang), str) or not v[lang].strip()
