@@ -59,7 +59,10 @@ except M.BatchError:
     st.warning(T_("err_empty"), icon=":material/edit_note:")
     text = M.DEFAULT_SENTENCES
     batch = _batch(text)
-for code in batch.notes:
+notes = list(batch.notes)
+if len(text) >= M.MAX_CHARS and "too_long" not in notes:  # the text box cut it at MAX_CHARS already
+    notes.insert(0, "too_long")
+for code in notes:
     n = {"too_long": M.MAX_CHARS, "too_many_lines": M.MAX_SENTENCES, "too_many_tokens": M.MAX_TOKENS}[code]
     st.info(T_(f"note_{code}", n=n), icon=":material/content_cut:")
 B, T = batch.ids.shape
