@@ -1,0 +1,83 @@
+"""Tokenization demo: BPE / WordPiece merges on a tiny corpus, checked by hand."""
+from __future__ import annotations
+
+import pytest
+
+from demos import tokenization as tk
+
+
+def test_bpe_merges_by_hand() -> None:
+    # "low"×5 "lower"×2 "newest"×6 "widest"×3 (Sennrich et al.'s toy corpus)
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    base, steps = tk.learn_bpe(counts, 4)
+    assert base == ["l", "o", "w", "</w>", "e", "r", "n", "s", "t", "i", "d"]
+    # step 1 candidates: (e,s) 6+3=9, (s,t) 9, (t,</w>) 9, (l,o) 7, (o,w) 7, (w,e) 2+6=8 ...
+    table = {(a, b): c for a, b, c, _ in steps[0].table}
+    assert table[("e", "s")] == 9 and table[("s", "t")] == 9 and table[("l", "o")] == 7
+    assert table[("w", "e")] == 8 and table[("w", "</w>")] == 5
+    # ties (9) go to the pair seen first: (e, s) comes before (s, t) in "newest"
+    assert [s.pair for s in steps] == [("e", "s"), ("es", "t"), ("est", "</w>"), ("l", "o")]
+    assert [s.count for s in steps] == [9, 9, 9, 7]
+    assert steps[2].splits["newest"] == ["n", "e", "w", "est</w>"]
+    assert steps[3].vocab[-4:] == ["es", "est", "est</w>", "lo"]
+
+
+def test_wordpiece_scores_by_hand() -> None:
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    base, steps = tk.learn_wordpiece(counts, 2)
+    assert base[:4] == ["l", "##o", "##w", "##e"]
+    table = {(a, b): (c, s) for a, b, c, s in steps[0].table}
+    # count(w,##i)=3; count(w)=3 (start of "widest"); count(##i)=3 -> 3/9
+    assert table[("w", "##i")] == (3, pytest.approx(3 / 9))
+    # count(##s,##t)=9; count(##s)=9; count(##t)=9 -> 9/81
+    assert table[("##s", "##t")] == (9, pytest.approx(9 / 81))
+    # (l,##o): 7 / (7·7)
+    assert table[("l", "##o")][1] == pytest.approx(1 / 7)
+    assert steps[0].pair == ("w", "##i")            # rare pair of rare symbols wins WordPiece
+    assert steps[1].pair == ("wi", "##d")            # 3 / (3·3) = 1/3 again
+
+
+def test_bpe_and_wordpiece_differ() -> None:
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    _, b = tk.learn_bpe(counts, 5)
+    _, w = tk.learn_wordpiece(counts, 5)
+    assert tk.first_difference(b, w) == 0
+    assert b[0].new == "es" and w[0].new == "wi"
+
+
+def test_unseen_word_bpe_replay() -> None:
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    _, steps = tk.learn_bpe(counts, 6)     # es, est, est</w>, lo, low, ne
+    assert [s.new for s in steps] == ["es", "est", "est</w>", "lo", "low", "ne"]
+    pieces, history = tk.bpe_encode("lowest", [s.pair for s in steps])
+    assert pieces == ["low", "est</w>"]
+    assert history[0] == ["l", "o", "w", "e", "s", "t", "</w>"]
+    assert tk.bpe_encode("xyz", [s.pair for s in steps])[0] == ["x", "y", "z", "</w>"]
+
+
+def test_unseen_word_wordpiece_greedy() -> None:
+    vocab = {"un", "##aff", "##able", "##a", "a", "##ff", "##b", "##le", "u", "##n"}
+    assert tk.wordpiece_encode("unaffable", vocab) == ["un", "##aff", "##able"]   # BERT's example
+    assert tk.wordpiece_encode("unable", vocab) == ["un", "##able"]
+    assert tk.wordpiece_encode("xun", vocab) == ["[UNK]"]                         # no start piece
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    _, steps = tk.learn_wordpiece(counts, 10)
+    assert tk.wordpiece_encode("lowest", steps[-1].vocab) == ["low", "##e", "##st"]
+
+
+def test_bad_corpus_inputs() -> None:
+    assert tk.parse_corpus("").counts == {}
+    assert tk.parse_corpus("   \n ").counts == {}
+    big = tk.parse_corpus("ab " * 5000)
+    assert big.truncated and sum(big.counts.values()) == tk.MAX_CHARS // 3 + 1
+    html = tk.parse_corpus("<script>alert('x')</script> <b>bold</b>")
+    assert html.counts == {"script": 2, "alert": 1, "x": 1, "b": 2, "bold": 1}
+    assert html.dropped_chars > 0
+    emoji = tk.parse_corpus("😀 🎉")
+    assert emoji.counts == {} and emoji.dropped_chars == 2
+    many = tk.parse_corpus(" ".join(f"w{i}" for i in range(600)))
+    assert many.capped_words and len(many.counts) == tk.MAX_WORDS
+    assert tk.clean_word("  <b>Lowest</b>") == "b"
+    assert tk.clean_word("Lowest!") == "lowest"
+    assert tk.clean_word("!!!") == ""
+    assert tk.learn_bpe({}, 5) == ([], [])
