@@ -1,6 +1,193 @@
 from ui import shell
 
 shell.page("shapes")
+import random
+
+import pandas as pd
 import streamlit as st
 
-st.info(shell.t("coming_soon"))
+from demos import shapes as D
+from figures import shapes as F
+from questions.schema import DEMO_SECTIONS
+from ui import plot, state
+
+try:
+    from ui.demo_footer import demo_footer
+except ImportError:  # written by another helper
+    demo_footer = None
+
+PAGE = "shapes"
+DEFAULTS = {"B": 2, "S": 5, "T": 4, "d_model": 64, "heads": 4, "layers": 2}
+
+
+def T_(key: str, **fmt: object) -> str:
+    return shell.t(f"shapes.{key}", **fmt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
+          sentences: tuple[tuple[str, ...], ...] | None) -> D.ShapeTrace:
+    return D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def memo(name: str, key: tuple, _build):
+    """A built figure, cached by everything it shows (incl. the language)."""
+    return _build()
+
+
+def step_label(s: D.Step) -> str:
+    n = "" if s.layer is None else s.layer + 1
+    return f"{T_(f'stack_{s.stack}', n=n)} · {T_(f'part_{s.part}')}"
+
+
+def fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def fmt_symbols(symbols: tuple[str, ...]) -> str:
+    return "(" + ", ".join(symbols) + ")"
+
+
+def legend() -> dict[str, str]:
+    return {s: T_(f"sym_{s}") for s in D.SYMBOLS}
+
+
+def new_sizes() -> None:
+    """Quiz: random sizes (each symbol a different number, so the answer is unambiguous)."""
+    rng = random.Random()
+    while True:
+        d_model = rng.choice(D.D_MODEL_OPTIONS[:4])
+        heads = rng.choice([h for h in D.HEAD_OPTIONS if h > 1 and d_model // h > 1])
+        B, S, T = rng.randint(2, 6), rng.randint(3, 12), rng.randint(2, 12)
+        vals = [B, S, T, heads, d_model // heads, d_model]
+        if len(set(vals)) == len(vals):
+            break
+    for k, v in {"B": B, "S": S, "T": T, "d_model": d_model, "heads": heads, "layers": rng.randint(1, 3)}.items():
+        st.session_state[f"{PAGE}:{k}"] = v
+    st.session_state[f"{PAGE}:sentences"] = ""
+
+
+# ----------------------------------------------------------------------------------------------
+
+st.markdown(T_("intro"))
+section = state.section(list(DEMO_SECTIONS[PAGE]), T_("sections"), lambda s: T_(f"sec_{s}"))
+
+with st.container(border=True):
+    sentences_text = state.text("sentences", T_("sentences"), "", max_chars=D.MAX_SENTENCE_CHARS,
+                                help=T_("sentences_help"))
+    typed = D.parse_sentences(sentences_text)
+    if sentences_text.strip() and not typed:
+        st.info(T_("sentences_none"))
+    c = st.columns(6)
+    with c[0]:
+        B = state.slider("B", T_("B"), 1, D.MAX_B, DEFAULTS["B"], disabled=bool(typed))
+    with c[1]:
+        S = state.slider("S", T_("S"), 1, D.MAX_LEN, DEFAULTS["S"], disabled=bool(typed))
+    with c[2]:
+        T = state.slider("T", T_("T"), 1, D.MAX_LEN, DEFAULTS["T"])
+    with c[3]:
+        d_model = state.select("d_model", T_("d_model"), list(D.D_MODEL_OPTIONS), DEFAULTS["d_model"])
+    with c[4]:
+        heads = state.select("heads", T_("heads"), list(D.HEAD_OPTIONS), DEFAULTS["heads"])
+    with c[5]:
+        layers = state.slider("layers", T_("layers"), 1, D.MAX_LAYERS, DEFAULTS["layers"])
+    if typed:
+        st.caption(T_("sliders_off"))
+        pieces = [p for p in sentences_text.replace("\n", "|").split("|") if p.strip()]
+        if len(pieces) > D.MAX_B or any(len(s) > D.MAX_LEN for s in typed) or len(sentences_text) >= D.MAX_SENTENCE_CHARS:
+            st.info(T_("sentences_cut", n=D.MAX_SENTENCE_CHARS))
+
+key = (B, S, T, d_model, heads, layers,
+       tuple(tuple(s[:D.MAX_LEN]) for s in typed[:D.MAX_B]) if typed else None)
+tr = trace(*key)
+vals = tr.values
+if typed:
+    st.caption(T_("sentences_used"))
+    st.dataframe(pd.DataFrame(tr.src_tokens, columns=[str(i) for i in range(vals["S"])]), hide_index=False)
+st.markdown(T_("config_line", **vals))
+lang = shell.lang()
+
+
+def section_trace() -> None:
+    st.caption(T_("steps_count", n=len(tr.steps), layers=layers))
+    only_first = state.toggle("compact", T_("compact"), True)
+    steps = D.compact(tr.steps) if only_first else tr.steps
+    labels = [step_label(s) for s in steps]
+    fig = memo("flow", (key, only_first, lang), lambda: F.shape_flow(
+        labels, [s.shape for s in steps], [s.symbols for s in steps], title=T_("flow_title"),
+        step_title=T_("step"), dim_title=T_("dimension"), legend=legend()))
+    plot.show(fig, "flow")
+    st.subheader(T_("table_title"))
+    df = pd.DataFrame({
+        T_("col_n"): range(1, len(steps) + 1),
+        T_("col_step"): labels,
+        T_("col_shape"): [fmt_shape(s.shape) for s in steps],
+        T_("col_symbols"): [fmt_symbols(s.symbols) for s in steps],
+        T_("col_name"): [s.name for s in steps],
+    })
+    st.dataframe(df, hide_index=True, width="stretch", height=min(35 * len(steps) + 40, 1400))
+    st.info(T_("notes"), icon=":material/lightbulb:")
+
+
+def section_quiz() -> None:
+    st.markdown(T_("quiz_intro"))
+    steps = D.quiz_steps(tr)
+    sig = "-".join(map(str, (vals["B"], vals["S"], T, d_model, heads, layers)))
+    checked_key, reveal_key = f"{PAGE}:quiz_checked:{sig}", f"{PAGE}:quiz_reveal"
+    revealed = bool(st.session_state.get(reveal_key, False))
+    bar = st.container(horizontal=True)
+    bar.button(T_("quiz_hide") if revealed else T_("quiz_reveal"), icon=":material/visibility:",
+                on_click=lambda: st.session_state.__setitem__(reveal_key, not revealed), key="quiz_reveal_btn")
+    bar.button(T_("quiz_new"), icon=":material/casino:", on_click=new_sizes, key="quiz_new_btn")
+
+    def clear() -> None:
+        for s in steps:
+            st.session_state.pop(f"quiz:{sig}:{s.name}", None)
+        st.session_state[checked_key] = False
+
+    bar.button(T_("quiz_reset"), icon=":material/restart_alt:", on_click=clear, key="quiz_clear_btn")
+    checked = bool(st.session_state.get(checked_key, False))
+    results: dict[str, bool | None | str] = {}   # True / False / None (unreadable) / "unanswered"
+    with st.form(f"quiz-form-{sig}", border=True):
+        for i, s in enumerate(steps):
+            c1, c2, c3 = st.columns([3, 2, 3], vertical_alignment="center")
+            c1.markdown(f"**{i + 1}. {step_label(s)}**")
+            guess = c2.text_input(T_("quiz_guess"), key=f"quiz:{sig}:{s.name}", max_chars=60,
+                                  placeholder=T_("quiz_placeholder"), label_visibility="collapsed")
+            verdict = D.check_guess(guess, s.shape, vals) if checked and guess.strip() else None
+            results[s.name] = verdict if checked and guess.strip() else "unanswered"
+            shape, syms = fmt_shape(s.shape), fmt_symbols(s.symbols)
+            if checked and guess.strip():
+                if verdict is None:
+                    c3.warning(T_("quiz_unreadable"), icon=":material/help:")
+                elif verdict:
+                    c3.success(T_("quiz_right", shape=shape), icon=":material/check_circle:")
+                else:
+                    c3.error(T_("quiz_wrong", shape=shape, symbols=syms), icon=":material/cancel:")
+            elif revealed:
+                c3.info(T_("quiz_answer", shape=shape, symbols=syms))
+            else:
+                c3.caption(T_("quiz_hidden"))
+        st.form_submit_button(T_("quiz_check"), type="primary", icon=":material/check:",
+                              on_click=lambda: st.session_state.__setitem__(checked_key, True))
+    answered = sum(v != "unanswered" for v in results.values())
+    right = sum(v is True for v in results.values())
+    st.progress(right / len(steps), text=T_("quiz_score", right=right, n=len(steps), answered=answered))
+    if right == len(steps):
+        st.success(T_("quiz_done"), icon=":material/celebration:")
+    shown = [revealed or results[s.name] in (True, False) for s in steps]
+    labels = [f"{i + 1}. {step_label(s)}" for i, s in enumerate(steps)]
+    fig = memo("quiz-flow", (key, tuple(shown), lang), lambda: F.shape_flow(
+        labels, [s.shape for s in steps], [s.symbols for s in steps], title=T_("quiz_flow_title"),
+        step_title=T_("step"), dim_title=T_("dimension"), legend=legend(), hidden=[not x for x in shown]))
+    plot.show(fig, "quiz-flow")
+
+
+if section == "quiz":
+    section_quiz()
+else:
+    section_trace()
+
+if demo_footer is not None:
+    demo_footer(PAGE)

@@ -236,8 +236,8 @@ def test_page_sections_render(lang: str, section: str) -> None:
     ("   ", "attention.err_empty"),
     ("<script>alert('x')</script><b>bold</b>", None),
     ("🙂🙃 emoji 😀", None),
-    ("好" * 10_000, "attention.note_cut_chars"),
-])
+    ("好" * 10_000, "attention.note_cut_tokens"),      # the box keeps 200 characters: 200 tokens
+], ids=["empty", "blank", "html", "emoji", "10k-chars"])
 def test_page_bad_input(text: str, message: str | None) -> None:
     at = _page("en", section="heatmaps", model="random")
     at.text_input(key="attention:sentence").set_value(text)
@@ -245,7 +245,7 @@ def test_page_bad_input(text: str, message: str | None) -> None:
     assert not at.exception, [e.value for e in at.exception]
     shown = [e.value for e in (*at.warning, *at.info)]
     if message:
-        expected = t(message, "en", n=A.MAX_CHARS) if "cut" in message else t(message, "en")
+        expected = t(message, "en", n=A.MAX_TOKENS) if "cut" in message else t(message, "en")
         assert expected in shown
     else:
         assert len(at.get("plotly_chart")) >= 1
