@@ -69,7 +69,7 @@ if section in ("axes", "stats"):
         n_groups = int(ids.max()) + 1
         g = state.slider("group", T("highlight"), 0, n_groups - 1, 0) if n_groups > 1 else 0
         g = min(g, n_groups - 1)
-        st.markdown(T(f"axes_{kind}", g=g))
+        st.markdown(T("axes_batch", g=g) if kind == "batch" else T(f"axes_{kind}"))   # others hold LaTeX braces
         title = T("cube_title", norm=T(f"n_{kind}"), B=SHAPE[0], T=SHAPE[1], F=SHAPE[2], n=n_groups)
         plot.show(F.norm_cube(x, ids, g, title=title, batch_label=batch_t, position_label=pos_t,
                               feature_label=feat_t, value_label=T("value"), group_label=T("group"),

@@ -88,3 +88,42 @@ def test_learned_pe_found_in_checkpoint(tmp_path) -> None:
     name, table = pe.learned_pe_from_checkpoints(tmp_path)
     assert name == "a.pt" and table.shape == (20, 16)
     np.testing.assert_allclose(table, net.pos_embed.detach().double().numpy())
+
+
+# -- the page (AppTest) ---------------------------------------------------------------------------
+
+from questions.schema import DEMO_SECTIONS  # noqa: E402
+from tests.test_app_pages import render  # noqa: E402
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("section", DEMO_SECTIONS["positional_encoding"])
+def test_page_sections_render(section: str, lang: str) -> None:
+    at = render("positional_encoding", lang, section=section)
+    assert not at.exception, [e.value for e in at.exception]
+    assert section in [b.value for b in at.button_group]
+    assert len(at.get("plotly_chart")) >= 1
+
+
+def test_page_rotation_numbers_and_url_params() -> None:
+    at = render("positional_encoding", "en", section="rotation", d_model="128", length="60", k="9")
+    assert not at.exception
+    assert at.slider(key="positional_encoding:d_model").value == 128
+    err = float(at.metric[0].value)
+    assert err < 1e-6
+    assert err == pytest.approx(pe.rotation_error(60, 128, 9), rel=1e-2, abs=1e-15)
+    assert at.query_params["k"] == "9"
+
+
+def test_page_odd_d_model_and_bad_param() -> None:
+    at = render("positional_encoding", "en", section="rotation", d_model="33")
+    assert not at.exception and at.warning            # rotation needs an even d_model: clear message
+    at = render("positional_encoding", "en", section="heatmap", d_model="banana", length="99999")
+    assert not at.exception
+    assert at.slider(key="positional_encoding:d_model").value == 64     # fell back to the default
+
+
+def test_page_scale_numbers() -> None:
+    at = render("positional_encoding", "en", section="scale", d_model="64")
+    assert not at.exception
+    assert at.metric[0].value == "8.00"

@@ -81,3 +81,51 @@ def test_bad_corpus_inputs() -> None:
     assert tk.clean_word("Lowest!") == "lowest"
     assert tk.clean_word("!!!") == ""
     assert tk.learn_bpe({}, 5) == ([], [])
+
+
+# -- the page (AppTest) ---------------------------------------------------------------------------
+
+from questions.schema import DEMO_SECTIONS  # noqa: E402
+from tests.test_app_pages import render  # noqa: E402
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("section", DEMO_SECTIONS["tokenization"])
+def test_page_sections_render(section: str, lang: str) -> None:
+    at = render("tokenization", lang, section=section)
+    assert not at.exception, [e.value for e in at.exception]
+    assert section in [b.value for b in at.button_group]
+
+
+def test_page_unseen_word() -> None:
+    at = render("tokenization", "en", section="unseen", word="newer")
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "`new` `er</w>`" in shown and "`new` `##er`" in shown
+
+
+@pytest.mark.parametrize("corpus,expect", [
+    ("", "warning"),
+    ("   ", "warning"),
+    ("😀 🎉 !!!", "warning"),
+    ("ab " * 3400, "warning"),                         # 10,200 characters: cut, with a message
+    ("<script>alert('x')</script> <b>low lower</b>", "info"),
+])
+def test_page_bad_corpus(corpus: str, expect: str) -> None:
+    for section in ("bpe", "wordpiece", "unseen"):
+        at = render("tokenization", "en", section=section, corpus=corpus)
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(getattr(at, expect)) >= 1
+        # user text is never rendered as HTML: no raw tag appears in any markdown element
+        assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_page_edit_corpus_and_step() -> None:
+    at = render("tokenization", "en", section="bpe")
+    at.text_area(key="tokenization:corpus").set_value("hug hug hug pug pun bun").run()
+    assert not at.exception
+    at.slider(key="tokenization:step").set_value(1).run()
+    assert not at.exception
+    assert at.query_params["corpus"] == "hug hug hug pug pun bun"
+    merges = at.dataframe[0].value
+    assert list(merges.iloc[:, 2]) == ["ug"]          # u+g occurs 4 times: the first BPE merge

@@ -62,3 +62,35 @@ def test_best_achievable() -> None:
     assert pmax == pytest.approx(0.91)
     assert loss == pytest.approx(-(0.91 * np.log(0.91) + 9 * 0.01 * np.log(0.01)))
     assert td.best_achievable(10, 0.0)[0] == 0.0
+
+
+# -- the page (AppTest) ---------------------------------------------------------------------------
+
+from questions.schema import DEMO_SECTIONS  # noqa: E402
+from tests.test_app_pages import render  # noqa: E402
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("section", DEMO_SECTIONS["training_details"])
+def test_page_sections_render(section: str, lang: str) -> None:
+    at = render("training_details", lang, section=section)
+    assert not at.exception, [e.value for e in at.exception]
+    assert section in [b.value for b in at.button_group]
+    assert len(at.get("plotly_chart")) >= 1
+
+
+def test_page_numbers() -> None:
+    at = render("training_details", "en", section="warmup", warmup="1000", d_model="256")
+    assert not at.exception
+    assert at.metric[0].value == "1,000"
+    assert float(at.metric[1].value) == pytest.approx(256 ** -0.5 * 1000 ** -0.5, rel=1e-3)
+    at = render("training_details", "en", section="dropout", p="0.1")
+    assert not at.exception
+    assert float(at.metric[0].value) > 0 and float(at.metric[1].value) == 0.0
+    at = render("training_details", "en", section="label_smoothing", eps="0.2", K="5")
+    assert not at.exception
+    assert at.metric[0].value == "0.8400" and at.metric[1].value == "0.0400"
+    import re
+
+    numbers = re.findall(r"\d+\.\d{6}", at.success[0].value)       # our loss, torch's loss
+    assert len(numbers) == 2 and numbers[0] == numbers[1]
