@@ -18,7 +18,7 @@ from ui.cards import get_bank, render_card
 _LESSON = "_lessons:lesson"
 _STEP = "_lessons:step"      # 0-based in session, 1-based in the URL
 _PUBLISHED = "_lessons:url"  # (lesson, step) as last written to the URL
-DEMO_HEIGHT = 680
+DEMO_HEIGHT = 600  # fits under the step header on a 1400×900 screen in presentation mode
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -127,22 +127,28 @@ def show_list(result: lessons_pkg.Lessons) -> None:
         st.code(shell.t("lessons.howto_yaml"), language="yaml")
 
 
-def show_step(lesson: lessons_pkg.Lesson) -> None:
+def clamp_step(lesson: lessons_pkg.Lesson) -> int:
+    """The current step index, put back into range (with a notice) when a link asked for too much."""
     total = len(lesson)
     index = max(0, min(total - 1, st.session_state.get(_STEP, 0)))
     if index != st.session_state.get(_STEP, 0):
         st.toast(shell.t("bad_param", name="step", value=str(st.session_state.get(_STEP, 0) + 1)),
                  icon=":material/warning:")
         st.session_state[_STEP] = index
+    return index
+
+
+def show_step(lesson: lessons_pkg.Lesson, index: int) -> None:
+    total = len(lesson)
     step = lesson.steps[index]
     present = shell.init_present()
 
     st.title(lesson.title.get(lang))
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.button(shell.t("lessons.prev"), key="lesson_prev", icon=":material/arrow_back:", shortcut="ArrowLeft",
+        st.button(shell.t("lessons.prev"), key="lesson_prev", shortcut="ArrowLeft",
                   disabled=index == 0, on_click=_move, args=(-1, total))
         st.markdown(f"**{shell.t('lessons.counter', i=index + 1, n=total)}**", width="content")
-        st.button(shell.t("lessons.next"), key="lesson_next", icon=":material/arrow_forward:",
+        st.button(shell.t("lessons.next"), key="lesson_next",
                   shortcut="ArrowRight", type="primary", disabled=index == total - 1, on_click=_move, args=(1, total))
         st.space("stretch")
         if not present:
@@ -152,26 +158,23 @@ def show_step(lesson: lessons_pkg.Lesson) -> None:
                   on_click=_open, args=(None,))
     st.progress((index + 1) / total)
 
-    st.info(step.talking_point.get(lang), icon=":material/record_voice_over:")
-
     card = get_bank().get(step.card) if step.card else None
-    if step.card and card is None:
-        st.warning(shell.t("lessons.card_missing", id=step.card), icon=":material/warning:")
-    if card is not None and step.demo is not None:
-        left, right = st.columns([2, 3], gap="large")
+    if step.demo is not None:
+        left, right = st.columns([2, 3], gap="medium")
     else:
         left = right = st.container()
-    if card is not None:
-        with left:
+    with left:
+        st.info(step.talking_point.get(lang), icon=":material/record_voice_over:")
+        if step.card and card is None:
+            st.warning(shell.t("lessons.card_missing", id=step.card), icon=":material/warning:")
+        if card is not None:
             st.subheader(card.question.get(lang))
             with st.expander(shell.t("lessons.answer"), icon=":material/visibility:"):
                 render_card(card, lang, key_prefix=f"lesson:{lesson.id}:{index}", show_question=False)
     if step.demo is not None:
         with right:
             demo = step.demo
-            with st.container(horizontal=True, vertical_alignment="center"):
-                st.markdown(f"**{shell.t(f'common.page_{demo.id}')}**", width="content")
-                st.space("stretch")
+            with st.container(horizontal=True, horizontal_alignment="right"):
                 if st.button(shell.t("lessons.open_full"), key="lesson_open_demo", icon=":material/open_in_full:",
                              type="tertiary"):
                     _open_demo(demo)
@@ -198,5 +201,6 @@ if current is None:
     _publish()
     show_list(result)
 else:
-    show_step(current)
-    _publish()
+    at_step = clamp_step(current)
+    _publish()   # before drawing: the URL is right even while the step renders
+    show_step(current, at_step)

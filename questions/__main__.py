@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -28,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "validate":
         from questions.validate import report
 
-        return report(args.dir)
+        code = report(args.dir)
+        if args.dir is None and not os.environ.get("TIL_QUESTIONS_DIR"):  # the shipped bank: check lessons too
+            from lessons import report as lessons_report
+
+            print(file=sys.stdout)
+            code = max(code, lessons_report())
+        return code
 
     from questions.bank import load_bank
     from questions.search import search

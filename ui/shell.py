@@ -92,8 +92,19 @@ def set_present(on: bool) -> None:
     st.session_state[PRESENT_KEY] = on
 
 
+# A page embedded in a lesson step (st.context.is_embedded): tighter, with a small title.
+_EMBEDDED_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding: 0.4rem 1rem 1rem 1rem !important; }
+html, body, [data-testid="stMain"] { font-size: 15px !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 0.95rem !important; }
+[data-testid="stMain"] h1 { font-size: 1.3rem !important; padding: 0 !important; }
+</style>
+"""
+
+
 def apply_present_mode() -> None:
-    st.html(_PRESENT_CSS)
+    st.html(_PRESENT_CSS + (_EMBEDDED_CSS if st.context.is_embedded else ""))
 
 
 def share_link() -> str:
