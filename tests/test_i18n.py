@@ -56,8 +56,9 @@ def test_catalogue_file_parses(path: Path) -> None:
 
 
 def test_every_key_has_both_languages() -> None:
+    """Exactly {zh, en} per key: an unquoted `en: a, b` in a flow mapping silently cuts the text at the comma."""
     bad = [k for k, v in i18n.catalog().items()
-           if not isinstance(v, dict) or any(not isinstance(v.get(lang), str) or not v[lang].strip()
+           if not isinstance(v, dict) or set(v) != {"zh", "en"} or any(not isinstance(v.get(lang), str) or not v[lang].strip()
                                              for lang in i18n.LANGS)]
     assert bad == []
 
