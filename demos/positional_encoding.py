@@ -71,16 +71,15 @@ def scale_stats(d_model: int, length: int = 16, seed: int = 0, vocab: int = 200)
     """Norms of raw / scaled token embeddings and PE at our model's initialisation, and what the
     sum looks like with and without the × √d_model scale. One row per position."""
     cfg = TransformerConfig(src_vocab_size=vocab, tgt_vocab_size=vocab, d_model=d_model, n_heads=1,
-                            n_layers=1, d_ff=d_model, max_len=max(length, 8), dropout=0.0, seed=seed)
+                            n_layers=1, d_ff=8, max_len=max(length, 8), dropout=0.0, seed=seed)
     net = Transformer(cfg).eval()
     g = torch.Generator().manual_seed(seed + 1)
     src = torch.randint(4, vocab, (1, length), generator=g)
-    with torch.no_grad():
-        _, tr = net(src, src[:, :2], trace=True)
-    emb = tr.embeddings["src"]
-    raw = emb["raw"][0].double().numpy()
-    scaled = emb["scaled"][0].double().numpy()
-    pos = emb["pos"].double().numpy()
+    with torch.no_grad():   # the model's own embedding step (what trace.embeddings["src"] records)
+        raw_t = net.src_embed(src)[0]
+        scaled_t = raw_t * net.emb_scale
+        pos_t = net.pe[:length]
+    raw, scaled, pos = (t.double().numpy() for t in (raw_t, scaled_t, pos_t))
     with_scale = scaled + pos
     without = raw + pos
 

@@ -127,3 +127,23 @@ def test_page_scale_numbers() -> None:
     at = render("positional_encoding", "en", section="scale", d_model="64")
     assert not at.exception
     assert at.metric[0].value == "8.00"
+
+
+def test_scale_stats_are_the_models_trace_embeddings() -> None:
+    """scale_stats reads the embedding step directly; it equals what Trace.embeddings records."""
+    import torch
+
+    from model import Transformer, TransformerConfig
+
+    d, L, vocab = 32, 16, 200
+    cfg = TransformerConfig(src_vocab_size=vocab, tgt_vocab_size=vocab, d_model=d, n_heads=1, n_layers=1,
+                            d_ff=8, max_len=L, dropout=0.0, seed=0)
+    net = Transformer(cfg).eval()
+    src = torch.randint(4, vocab, (1, L), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        _, tr = net(src, src[:, :2], trace=True)
+    emb = tr.embeddings["src"]
+    s = pe.scale_stats(d, length=L)
+    np.testing.assert_allclose(s["raw"], emb["raw"][0].double().norm(dim=-1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s["scaled"], emb["scaled"][0].double().norm(dim=-1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s["sum_scaled"], emb["sum"][0].double().norm(dim=-1).numpy(), rtol=1e-5)
