@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,14 +70,16 @@ def random_model(d_k: int = DEFAULT_D_K, n_heads: int = RANDOM_HEADS, seed: int 
     return LiveModel(net, vocab, vocab, trained=False, name="random")
 
 
-def trained_model() -> LiveModel | None:
-    """The trained translation model (我 现在 爱 你 → I love you now), or None when no checkpoint."""
+def trained_model(path: str | None = None) -> LiveModel | None:
+    """The trained translation model (我 现在 爱 你 → I love you now), or None when no checkpoint
+    (model/checkpoints/translate.pt, or `path`, or $TIL_TRANSLATE_CHECKPOINT) can be loaded."""
+    path = path or os.environ.get("TIL_TRANSLATE_CHECKPOINT") or None
     try:
         from model.checkpoint import CheckpointError, load_checkpoint
     except ImportError:
         return None
     try:
-        net, (src_vocab, tgt_vocab), meta = load_checkpoint("translate", cached=False)
+        net, (src_vocab, tgt_vocab), meta = load_checkpoint("translate", path, cached=False)
     except CheckpointError:
         return None
     net.eval()

@@ -135,6 +135,8 @@ def heads_grid(w: np.ndarray, q_labels: Sequence[str], k_labels: Sequence[str], 
                                   f"{x_title}: %{{customdata[1]}}<br>{value}: %{{z:.3f}}<extra></extra>"),
             })
             xa, ya = _token_axis_dicts(q_labels, k_labels, show=show_ticks, font=11)
+            if j > 0:                      # row labels once per row: they do not collide
+                ya["showticklabels"] = False
             layout[_axis_name(xr, "x")].update(xa)
             layout[_axis_name(yr, "y")].update(ya)
     layout["coloraxis"] = {"colorscale": COLORSCALE, "cmin": 0, "cmax": 1,

@@ -296,8 +296,8 @@ def section_scaling() -> None:
     row = next(r for r in table if r["d_k"] == d_k)
     c = st.columns(4)
     c[0].metric(T("m_var"), f"{row['var']:.2f}", help=T("m_var_help"),
-                delta=f"{T('theory')} {d_k}", delta_color="off")
-    c[1].metric(T("m_var_scaled"), f"{row['var_scaled']:.3f}", delta=f"{T('theory')} 1", delta_color="off")
+                delta=f"{T('theory')} {d_k}", delta_color="off", delta_arrow="off")
+    c[1].metric(T("m_var_scaled"), f"{row['var_scaled']:.3f}", delta=f"{T('theory')} 1", delta_color="off", delta_arrow="off")
     c[2].metric(T("m_max"), f"{row['max_raw']:.2f} → {row['max_scaled']:.2f}")
     c[3].metric(T("m_jac"), f"{row['jacobian_raw']:.3f} → {row['jacobian_scaled']:.3f}")
     st.caption(T("samples_note", n=f"{N_SAMPLES:,}", trials=SOFTMAX_TRIALS, keys=SOFTMAX_KEYS))
@@ -375,6 +375,7 @@ def section_multihead(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tup
         plot.show(memo("mh-distance", (key, kind), lambda: F.metric_grid(
             stats["distance"], title=T("distance_title"), row_titles=rt, col_titles=ct, value=T("distance"),
             colorscale="Blues", zmin=0)), "mh-distance")
+    st.caption(T("entropy_note"))
     plot.show(memo("mh-grid", (key, kind), lambda: grid_figure(
         lm, run, kind, T("mh_heads_title", kind=kind_label(kind)))), "mh-grid")
 

@@ -79,6 +79,9 @@ with st.container(border=True):
     typed = D.parse_sentences(sentences_text)
     if sentences_text.strip() and not typed:
         st.info(T_("sentences_none"))
+    if typed:   # the disabled sliders show what the typed batch sets
+        st.session_state[f"{PAGE}:B"] = min(len(typed), D.MAX_B)
+        st.session_state[f"{PAGE}:S"] = min(max(len(x) for x in typed[:D.MAX_B]), D.MAX_LEN)
     c = st.columns(6)
     with c[0]:
         B = state.slider("B", T_("B"), 1, D.MAX_B, DEFAULTS["B"], disabled=bool(typed))
