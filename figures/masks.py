@@ -44,7 +44,7 @@ def _fmt(x: float) -> str:
         return "NaN"
     if np.isinf(x):
         return "−∞" if x < 0 else "+∞"
-    return f"{x:.2f}"
+    return f"{x:.1f}"
 
 
 def batch_padding(tokens: Sequence[Sequence[str]], pad: np.ndarray, *, title: str, x_title: str,
@@ -71,7 +71,7 @@ def mask_grid(mask: np.ndarray, tokens: Sequence[str], *, title: str, x_title: s
     """A bool (Tq, Tk) mask: True (may attend) green with 1, False grey with 0."""
     Tq, Tk = mask.shape
     state = np.where(mask, attend_text, blocked_text)
-    xv, xt = _ticks(tokens[:Tk])
+    xv, xt = _ticks(tokens[:Tk], with_index=False)
     yv, yt = _ticks(tokens[:Tq])
     fig = go.Figure(go.Heatmap(
         z=mask.astype(float), zmin=0, zmax=1, colorscale=[[0, BLOCKED_COLOR], [1, ATTEND_COLOR]],
@@ -79,7 +79,7 @@ def mask_grid(mask: np.ndarray, tokens: Sequence[str], *, title: str, x_title: s
         textfont={"size": 14}, xgap=1, ygap=1,
         hovertemplate=f"{y_title} %{{y}} → {x_title} %{{x}}: %{{customdata}}<extra></extra>",
     ))
-    fig.update_xaxes(title_text=x_title, tickmode="array", tickvals=xv, ticktext=xt, side="top", showgrid=False)
+    fig.update_xaxes(title_text=x_title, tickmode="array", tickvals=xv, ticktext=xt, showgrid=False)
     fig.update_yaxes(title_text=y_title, tickmode="array", tickvals=yv, ticktext=yt, autorange="reversed",
                      showgrid=False)
     return style(fig, title, height=height)
@@ -118,7 +118,7 @@ def score_steps(scaled: np.ndarray, masked: np.ndarray, weights: np.ndarray, tok
         heat = dict(colorscale="RdBu", reversescale=True, zmid=0, zmin=-lim, zmax=lim) if scale == "score" \
             else dict(colorscale=COLORSCALE, zmin=0, zmax=1)
         fig.add_trace(go.Heatmap(
-            z=z, text=text, texttemplate="%{text}", textfont={"size": 11}, xgap=1, ygap=1,
+            z=z, text=text, texttemplate="%{text}" if len(arr) <= 12 else "", textfont={"size": 12}, xgap=1, ygap=1,
             showscale=i == 3, colorbar={"thickness": 12, "len": 0.9} if i == 3 else None,
             hovertemplate=f"{names[i - 1]}<br>{y_title} %{{y}} → {x_title} %{{x}}<br>{value} %{{text}}<extra></extra>",
             **heat,
@@ -128,7 +128,7 @@ def score_steps(scaled: np.ndarray, masked: np.ndarray, weights: np.ndarray, tok
                          autorange="reversed", row=1, col=i, showgrid=False,
                          title_text=y_title if i == 1 else None)
     fig.update_layout(plot_bgcolor=BLOCKED_COLOR)
-    return style(fig, title, height=440)
+    return style(fig, title, height=480)
 
 
 def weights_and_delta(weights: np.ndarray, delta: np.ndarray, tokens: Sequence[str], pad: np.ndarray, *,
@@ -141,7 +141,7 @@ def weights_and_delta(weights: np.ndarray, delta: np.ndarray, tokens: Sequence[s
     xv, xt = _ticks(tokens, with_index=False)
     fig.add_trace(go.Heatmap(
         z=weights, zmin=0, zmax=1, colorscale=COLORSCALE, text=[[("0" if x == 0 else f"{x:.2f}") for x in r] for r in weights],
-        texttemplate="%{text}", textfont={"size": 11}, xgap=1, ygap=1, colorbar={"thickness": 12, "x": 0.5},
+        texttemplate="%{text}", textfont={"size": 12}, xgap=1, ygap=1, showscale=False,
         hovertemplate=f"{y_title} %{{y}} → {x_title} %{{x}}<br>{value} %{{z:.4f}}<extra></extra>",
     ), row=1, col=1)
     real = ~pad

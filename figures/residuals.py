@@ -21,7 +21,7 @@ def first_layer_vs_depth(depths: np.ndarray, plain: np.ndarray, residual: np.nda
         ))
     fig.add_vline(x=chosen, line={"dash": "dot", "color": "#555", "width": 2})
     fig.update_xaxes(title_text=x_title, dtick=2)
-    fig.update_yaxes(title_text=y_title, type="log", exponentformat="power")
+    fig.update_yaxes(title_text=y_title, type="log", exponentformat="power", dtick=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.22})
     return style(fig, title, height=440)
 
@@ -38,7 +38,7 @@ def per_layer(series: Sequence[np.ndarray], names: Sequence[str], *, title: str,
         ))
     fig.update_xaxes(title_text=x_title, tickmode="linear", dtick=1 if len(series[0]) <= 16 else 2)
     fig.update_yaxes(title_text=y_title, type="log" if log else "linear", exponentformat="power",
-                     rangemode="tozero" if not log else None)
+                     rangemode="tozero" if not log else None, dtick=1 if log else None)
     fig.update_layout(legend={"orientation": "h", "y": -0.22})
     return style(fig, title, height=420)
 
@@ -63,28 +63,25 @@ def path_diagram(n: int, *, title: str, rnn_name: str, attention_name: str, toke
     """Two rows of n tokens: the RNN path from x_1 to x_n takes n−1 hops, attention's takes 1."""
     fig = go.Figure()
     xs = np.arange(1, n + 1)
-    rows = ((1.0, rnn_name, PALETTE[1]), (0.0, attention_name, PALETTE[0]))
-    for y, name, color in rows:
+    rows = ((1.0, PALETTE[1], rnn_name, n - 1, 1.42), (0.0, PALETTE[0], attention_name, 1, -0.5))
+    for y, color, name, steps, label_y in rows:
         fig.add_trace(go.Scatter(
             x=xs, y=[y] * n, mode="markers+text", text=[f"{token}{i}" for i in xs], textposition="bottom center",
             marker={"size": 26, "color": "white", "line": {"width": 3, "color": color}}, name=name,
             hovertemplate=f"{name}: {token}%{{x}}<extra></extra>", showlegend=False,
         ))
-        fig.add_annotation(x=0.3, y=y, text=f"<b>{name}</b>", showarrow=False, xanchor="right", font={"color": color})
+        fig.add_annotation(x=0.75, y=label_y, text=f"<b>{name}</b>: {steps_text.format(steps=steps)}",
+                           showarrow=False, xanchor="left", font={"color": color})
     for i in range(1, n):                       # RNN: a chain of n−1 hops
         fig.add_annotation(x=i + 1 - 0.18, y=1.0, ax=i + 0.18, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
                            showarrow=True, arrowhead=2, arrowwidth=2.5, arrowcolor=PALETTE[1], text="")
-    fig.add_annotation(x=(n + 1) / 2, y=1.28, text=steps_text.format(steps=n - 1), showarrow=False,
-                       font={"color": PALETTE[1]})
     # attention: one direct edge from x_1 to x_n, drawn as an arc
     t = np.linspace(0, 1, 60)
     fig.add_trace(go.Scatter(x=1 + (n - 1) * t, y=0.1 + 0.45 * np.sin(np.pi * t), mode="lines",
                              line={"width": 3, "color": PALETTE[0]}, hoverinfo="skip", showlegend=False))
-    fig.add_annotation(x=(n + 1) / 2, y=0.7, text=steps_text.format(steps=1), showarrow=False,
-                       font={"color": PALETTE[0]})
-    fig.update_xaxes(visible=False, range=[-1.6, n + 0.6])
-    fig.update_yaxes(visible=False, range=[-0.45, 1.45])
-    return style(fig, title, height=320)
+    fig.update_xaxes(visible=False, range=[0.5, n + 0.5])
+    fig.update_yaxes(visible=False, range=[-0.7, 1.6])
+    return style(fig, title, height=340)
 
 
 def path_length(distance: np.ndarray, rnn: np.ndarray, attention: np.ndarray, *, title: str, x_title: str,

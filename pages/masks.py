@@ -75,7 +75,9 @@ n_heads = M.config().n_heads
 def row_picker(key_suffix: str = "row") -> int:
     options = list(range(B))
     _fit("row", options, 0)
-    default = int(np.argmin(batch.lengths)) if B > 1 else 0
+    # padding views default to the shortest sentence (most pads), BERT and the leak check to the longest
+    pick = np.argmax if section in ("bert", "leak") else np.argmin
+    default = int(pick(batch.lengths)) if B > 1 else 0
     return state.select("row", T_("row_label"), options, default,
                         format_func=lambda i: f"{i}: {' '.join(batch.tokens[i])[:60]}")
 
@@ -146,12 +148,9 @@ elif section == "combined":
 
 elif section == "key_vs_query":
     st.markdown(T_("kq_md"))
-    c1, c2 = st.columns([1, 1])
-    with c1:
-        mode = state.select("mask_on", T_("mode_label"), list(M.KEY_MODES), "keys", widget="segmented",
-                            format_func=lambda m: T_(f"mode_{m}"))
-    with c2:
-        row = row_picker()
+    mode = state.select("mask_on", T_("mode_label"), list(M.KEY_MODES), "keys", widget="segmented",
+                        format_func=lambda m: T_(f"mode_{m}"))
+    row = row_picker()
     res = _key_vs_query(text, mode)
     real = pad[row]
     delta = res.delta_real[row]
@@ -175,11 +174,10 @@ elif section == "key_vs_query":
 
 elif section == "nan_guard":
     st.markdown(T_("nan_md"))
-    row = row_picker()
-    view = M.attn_view(_trace(text), "encoder", row, 0)
-    nr = M.nan_row(view.scaled[0])
+    view = M.attn_view(_trace(text), "encoder", 0, 0)
+    nr = M.nan_row(view.scaled[0])          # a real row of scores; every key is masked below
     names = [T_("nan_inf"), T_("nan_finite"), T_("nan_guarded")]
-    plot.show(F.nan_rows([nr.inf_softmax, nr.finite_softmax, nr.guarded], names, title=T_("fig_nan", row=row),
+    plot.show(F.nan_rows([nr.inf_softmax, nr.finite_softmax, nr.guarded], names, title=T_("fig_nan", T=T),
                          x_title=T_("nan_key"), y_title=T_("weight"), nan_text=T_("nan_text")), "nan-row")
 
     def _vec(a: np.ndarray) -> str:
