@@ -95,8 +95,9 @@ def memory_plot(n: np.ndarray, series: dict[str, np.ndarray], current: int, *, t
                                  line={"width": 3, "color": PALETTE[j % len(PALETTE)], "dash": "solid" if j % 2 == 0 else "dash"},
                                  hovertemplate=f"n = %{{x:,}}<br>{name}: %{{y:.3s}}B<extra></extra>"))
     for gib, lab in ((2 ** 30, "1 GiB"), (80 * 2 ** 30, "80 GiB")):
-        fig.add_hline(y=gib, line={"dash": "dot", "color": "#7a8699", "width": 1.5}, annotation_text=lab,
-                      annotation_position="top left", annotation_font={"size": 13, "color": "#7a8699"})
+        fig.add_hline(y=gib, line={"dash": "dot", "color": "#7a8699", "width": 1.5})
+        fig.add_annotation(x=0, xref="paper", y=float(np.log10(gib)), text=lab, showarrow=False, xanchor="left",
+                           yanchor="bottom", font={"size": 13, "color": "#7a8699"})
     fig.add_vline(x=current, line={"dash": "dot", "color": "#1d2330", "width": 2})
     fig.add_annotation(x=np.log10(current), y=1.0, yref="paper", text=current_label, showarrow=False,
                        xanchor="left", yanchor="top", font={"size": 14}, bgcolor="rgba(255,255,255,0.8)")

@@ -56,9 +56,11 @@ def wavelength_plot(lam: np.ndarray, length: int, *, title: str, x_title: str, y
     ))
     for y, label, color in ((2 * np.pi, lo_label, PALETTE[2]), (2 * np.pi * 10000, hi_label, PALETTE[1]),
                             (float(length), length_label, PALETTE[3])):
-        fig.add_hline(y=y, line={"dash": "dash", "color": color, "width": 2},
-                      annotation_text=label, annotation_position="top left",
-                      annotation_font={"size": 14, "color": color})
+        fig.add_hline(y=y, line={"dash": "dash", "color": color, "width": 2})
+        # on a log axis an annotation's y is log10 of the value (add_hline's own label lands wrong)
+        fig.add_annotation(x=0, xref="paper", y=float(np.log10(y)), text=label, showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"size": 14, "color": color},
+                           bgcolor="rgba(255,255,255,0.8)")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log", range=[0.5, 5.05])
     fig.update_layout(showlegend=False)

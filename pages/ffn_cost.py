@@ -94,13 +94,12 @@ elif section == "memory":
               T("mem_one_fp16"): D.attention_matrix_bytes(grid, "fp16"),
               T("mem_all_fp32"): D.attention_matrix_bytes(grid, "fp32", h, L, B),
               T("mem_all_fp16"): D.attention_matrix_bytes(grid, "fp16", h, L, B)}
-    m1, m2, m3 = st.columns(3)
-    one = [float(D.attention_matrix_bytes(n, t)) for t in ("fp32", "fp16")]
-    allb = [float(D.attention_matrix_bytes(n, t, h, L, B)) for t in ("fp32", "fp16")]
-    m1.metric(T("m_one"), " / ".join(D.human_bytes(b) for b in one))
-    m2.metric(T("m_all"), " / ".join(D.human_bytes(b) for b in allb))
-    m3.metric(T("m_double"), D.human_bytes(float(D.attention_matrix_bytes(2 * n, "fp32", h, L, B))), delta="×4",
-              delta_color="inverse")
+    cols = st.columns(4)
+    for i, t in enumerate(("fp32", "fp16")):
+        cols[i].metric(T("m_one", t=t), D.human_bytes(float(D.attention_matrix_bytes(n, t))))
+        cols[i + 2].metric(T("m_all", t=t), D.human_bytes(float(D.attention_matrix_bytes(n, t, h, L, B))))
+    st.caption(T("m_double", n=f"{2 * n:,}",
+                 b=D.human_bytes(float(D.attention_matrix_bytes(2 * n, "fp32", h, L, B)))))
     plot.show(F.memory_plot(grid, series, n, title=T("mem_title"), x_title=T("mem_x"), y_title=T("mem_y"),
                             current_label=T("current_label", n=f"{n:,}")), "memory")
 
