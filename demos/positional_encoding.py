@@ -102,8 +102,10 @@ def scale_stats(d_model: int, length: int = 16, seed: int = 0, vocab: int = 200)
     }
 
 
-def learned_pe_from_checkpoints(directory: Path = CHECKPOINT_DIR) -> tuple[str, np.ndarray] | None:
-    """(file name, (max_len, d) table) of the first checkpoint holding a learned `pos_embed`."""
+def learned_pe_from_checkpoints(directory: Path | None = None) -> tuple[str, np.ndarray] | None:
+    """(file name, (max_len, d) table) of the first checkpoint holding a learned `pos_embed`
+    (directory defaults to model/checkpoints/)."""
+    directory = CHECKPOINT_DIR if directory is None else directory
     if not directory.is_dir():
         return None
     for path in sorted(directory.glob("*.pt")):

@@ -60,15 +60,20 @@ pos_t, dim_t = T("position"), T("dimension")
 
 if section == "heatmap":
     st.markdown(T("exp_heatmap"))
-    plot.show(F.pe_heatmap(pe_table(length, d), title=T("heatmap_title", length=length, d=d),
-                           x_title=dim_t, y_title=pos_t, value=T("value")), "heatmap")
     found = learned()
+    sin_fig = F.pe_heatmap(pe_table(length, d), title=T("heatmap_title", length=length, d=d),
+                           x_title=dim_t, y_title=pos_t, value=T("value"))
     if found is None:
+        plot.show(sin_fig, "heatmap")
         st.info(T("no_trained"), icon=":material/info:")
     else:
         name, table = found
-        plot.show(F.pe_heatmap(table[:length], title=T("learned_title", name=name), x_title=dim_t,
-                               y_title=pos_t, value=T("value")), "learned")
+        left, right = st.columns(2)
+        with left:
+            plot.show(sin_fig, "heatmap")
+        with right:
+            plot.show(F.pe_heatmap(table[:length], title=T("learned_title", name=name), x_title=dim_t,
+                                   y_title=pos_t, value=T("value")), "learned")
         st.caption(T("learned_caption"))
 
 elif section == "curves":

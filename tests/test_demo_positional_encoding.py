@@ -147,3 +147,25 @@ def test_scale_stats_are_the_models_trace_embeddings() -> None:
     np.testing.assert_allclose(s["raw"], emb["raw"][0].double().norm(dim=-1).numpy(), rtol=1e-6)
     np.testing.assert_allclose(s["scaled"], emb["scaled"][0].double().norm(dim=-1).numpy(), rtol=1e-6)
     np.testing.assert_allclose(s["sum_scaled"], emb["sum"][0].double().norm(dim=-1).numpy(), rtol=1e-5)
+
+
+def test_page_shows_learned_pe_beside_the_sinusoid(tmp_path, monkeypatch) -> None:
+    import streamlit as st
+    import torch
+
+    from model import Transformer, TransformerConfig
+
+    net = Transformer(TransformerConfig(10, 10, d_model=16, max_len=40, pos_encoding="learned"))
+    torch.save({"model": net.state_dict()}, tmp_path / "learned.pt")
+    monkeypatch.setattr(pe, "CHECKPOINT_DIR", tmp_path)
+    st.cache_data.clear()
+    try:
+        at = render("positional_encoding", "en", section="heatmap")
+        assert not at.exception
+        assert len(at.get("plotly_chart")) == 2 and not at.info
+        monkeypatch.setattr(pe, "CHECKPOINT_DIR", tmp_path / "none")
+        st.cache_data.clear()
+        at = render("positional_encoding", "en", section="heatmap")
+        assert len(at.get("plotly_chart")) == 1 and at.info              # "no trained model yet"
+    finally:
+        st.cache_data.clear()
