@@ -352,11 +352,16 @@ def qk_samples(d_k: int, n: int = 10000, seed: int = 0) -> np.ndarray:
     return out
 
 
-def qk_variance(d_k: int, n: int = 10000, seed: int = 0) -> dict[str, float]:
-    """Measured Var(q·k) (theory: d_k) and Var(q·k / √d_k) (theory: 1)."""
+def qk_variance(d_k: int, n: int = 10000, seed: int = 0, bins: int = 60) -> dict:
+    """Measured Var(q·k) (theory: d_k) and Var(q·k / √d_k) (theory: 1), and histograms of both
+    over common bins (centers, raw counts, scaled counts) from the same samples."""
     s = qk_samples(d_k, n, seed)
-    return {"d_k": d_k, "var": float(s.var()), "var_scaled": float((s / math.sqrt(d_k)).var()),
-            "theory": float(d_k)}
+    scaled = s / math.sqrt(d_k)
+    lim = float(np.quantile(np.abs(np.concatenate([s, scaled])), 0.999)) or 1.0
+    edges = np.linspace(-lim, lim, bins + 1)
+    return {"d_k": d_k, "var": float(s.var()), "var_scaled": float(scaled.var()), "theory": float(d_k),
+            "hist_centers": (edges[:-1] + edges[1:]) / 2, "hist_raw": np.histogram(s, edges)[0],
+            "hist_scaled": np.histogram(scaled, edges)[0]}
 
 
 def softmax_stats(d_k: int, n_keys: int = 16, trials: int = 400, seed: int = 0) -> dict[str, float]:

@@ -259,18 +259,15 @@ def variance_plot(d_ks: Sequence[int], var_raw: Sequence[float], var_scaled: Seq
     return style(fig, title, height=460)
 
 
-def qk_histogram(raw: np.ndarray, scaled: np.ndarray, *, title: str, x_title: str, y_title: str,
-                 raw_label: str, scaled_label: str, bins: int = 60) -> go.Figure:
-    """Histograms of q·k and q·k/√d_k (counts pre-binned: small payload)."""
-    raw, scaled = np.asarray(raw), np.asarray(scaled)
-    lim = float(np.quantile(np.abs(np.concatenate([raw, scaled])), 0.999)) or 1.0
-    edges = np.linspace(-lim, lim, bins + 1)
-    centers = (edges[:-1] + edges[1:]) / 2
+def qk_histogram(centers: np.ndarray, raw_counts: np.ndarray, scaled_counts: np.ndarray, *, title: str,
+                 x_title: str, y_title: str, raw_label: str, scaled_label: str) -> go.Figure:
+    """Pre-binned histograms (common bins) of q·k and q·k/√d_k."""
+    centers = np.asarray(centers, dtype=np.float64)
+    width = float(centers[1] - centers[0]) if len(centers) > 1 else 1.0
     fig = go.Figure()
-    for vals, name, color in ((raw, raw_label, PALETTE[1]), (scaled, scaled_label, PALETTE[0])):
-        counts, _ = np.histogram(vals, bins=edges)
-        fig.add_trace(go.Bar(x=_r(centers), y=counts, name=name, marker_color=color, opacity=0.7,
-                             width=float(edges[1] - edges[0]),
+    for counts, name, color in ((raw_counts, raw_label, PALETTE[1]), (scaled_counts, scaled_label, PALETTE[0])):
+        fig.add_trace(go.Bar(x=_r(centers), y=np.asarray(counts), name=name, marker_color=color, opacity=0.7,
+                             width=width,
                              hovertemplate=f"{name}<br>{x_title} ≈ %{{x:.2f}}<br>{y_title}: %{{y}}<extra></extra>"))
     fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.25})
     fig.update_xaxes(title_text=x_title)

@@ -60,14 +60,9 @@ def head_stats(name: str, d_k: int, src: tuple[str, ...], tgt: tuple[str, ...] |
     return A.head_stats(forward(name, d_k, src, tgt, scaled), kind)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=True)
 def scaling_table() -> list[dict]:
     return A.scaling_table(A.D_K_OPTIONS, N_SAMPLES)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def qk_samples(d_k: int) -> np.ndarray:
-    return A.qk_samples(d_k, N_SAMPLES)
 
 
 @st.cache_data(show_spinner=True, max_entries=16)
@@ -304,7 +299,7 @@ def section_scaling() -> None:
     lang = shell.lang()
     left, right = st.columns(2)
     with left:
-        plot.show(memo("scaling-hist", (d_k, lang), lambda: histogram_figure(d_k)), "scaling-hist")
+        plot.show(memo("scaling-hist", (d_k, lang), lambda: histogram_figure(row)), "scaling-hist")
     with right:
         ex = A.example_softmax(d_k)
         plot.show(memo("scaling-example", (d_k, lang), lambda: F.softmax_example(
@@ -323,9 +318,9 @@ def section_scaling() -> None:
     st.caption(T("jac_note"))
 
 
-def histogram_figure(d_k: int):
-    s = qk_samples(d_k)
-    return F.qk_histogram(s, s / math.sqrt(d_k), title=T("hist_title", d_k=d_k), x_title="q·k", y_title=T("count"),
+def histogram_figure(row: dict):
+    return F.qk_histogram(row["hist_centers"], row["hist_raw"], row["hist_scaled"],
+                          title=T("hist_title", d_k=row["d_k"]), x_title="q·k", y_title=T("count"),
                           raw_label=T("raw"), scaled_label=T("scaled"))
 
 
