@@ -76,6 +76,10 @@ else:
         st.dataframe({T("col_word"): words, T("col_freq"): [corpus.counts[w] for w in words],
                       T("col_split"): [" ".join(cur.splits[w]) for w in words]}, hide_index=True)
 
+    elif section == "wordpiece" and not wp:
+        st.markdown(T("exp_wordpiece"))
+        st.warning(T("no_merges"), icon=":material/warning:")
+
     elif section == "wordpiece":
         st.markdown(T("exp_wordpiece"))
         s = state.slider("step", T("step"), 1, len(wp), 1) if len(wp) > 1 else 1
@@ -121,7 +125,7 @@ else:
                 st.caption(T("word_used", w=word))
             k = min(k, len(bpe))
             pieces, history = D.bpe_encode(word, [x.pair for x in bpe[:k]])
-            vocab = wp[min(k, len(wp)) - 1].vocab if k > 0 else wp_base
+            vocab = wp[min(k, len(wp)) - 1].vocab if k > 0 and wp else wp_base
             wp_pieces = D.wordpiece_encode(word, vocab)
             left, right = st.columns(2)
             with left:

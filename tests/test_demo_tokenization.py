@@ -110,12 +110,14 @@ def test_page_unseen_word() -> None:
     ("😀 🎉 !!!", "warning"),
     ("ab " * 3400, "warning"),                         # 10,200 characters: cut, with a message
     ("<script>alert('x')</script> <b>low lower</b>", "info"),
+    ("a b c", "warning"),                                # BPE can merge x+</w>, WordPiece has no pair
 ])
 def test_page_bad_corpus(corpus: str, expect: str) -> None:
     for section in ("bpe", "wordpiece", "unseen"):
         at = render("tokenization", "en", section=section, corpus=corpus)
         assert not at.exception, [e.value for e in at.exception]
-        assert len(getattr(at, expect)) >= 1
+        if section == "wordpiece" or corpus != "a b c":
+            assert len(getattr(at, expect)) >= 1
         # user text is never rendered as HTML: no raw tag appears in any markdown element
         assert all("<script>" not in m.value for m in at.markdown)
 
