@@ -148,8 +148,15 @@ def model_controls() -> tuple[A.LiveModel, str, int, str]:
     with c1:
         sentence = state.text("sentence", T("sentence"), DEFAULT_SENTENCE, max_chars=A.MAX_CHARS,
                               help=T("sentence_help"))
+    default = options[0]
+    if tr_model is not None and "model" not in st.query_params:
+        # a link that asks for a head size the trained model does not have (e.g. a card's d_k=64,
+        # the paper's ÷8) opens the random model built with that d_k
+        raw = st.query_params.get("d_k")
+        if raw and raw.isdigit() and int(raw) in A.MODEL_D_K_OPTIONS and int(raw) != tr_model.cfg.d_k:
+            default = "random"
     with c2:
-        which = choice("model", T("model"), options, options[0], widget="segmented",
+        which = choice("model", T("model"), options, default, widget="segmented",
                        format_func=lambda m: T(f"model_{m}"))
     if which == "trained":
         lm, name, d_k = tr_model, "translate", tr_model.cfg.d_k

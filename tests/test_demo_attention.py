@@ -258,3 +258,16 @@ def test_page_d_k_param_drives_the_random_model() -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert any("d_k = 64" in m.value for m in at.subheader)
     assert any("d_model = 256" in m.value for m in at.info)
+
+
+def test_page_uses_the_trained_model_when_present() -> None:
+    if A.trained_model() is None:
+        pytest.skip("no trained translation checkpoint")
+    at = _page("en", section="heatmaps", attn="cross")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("trained Chinese→English" in s.value for s in at.success)
+    assert "I love you now" in [c.value for c in at.code]
+    # a card link with the paper's d_k = 64 opens the random model of that size instead
+    at = _page("en", section="six_steps", d_k="64")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("d_model = 256" in m.value for m in at.info)
