@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -80,16 +81,22 @@ def block_grad_norms(stack: BlockStack, depth: int, residual: bool) -> np.ndarra
     return np.array([float(g.norm()) for g in grads])
 
 
+@functools.lru_cache(maxsize=4)
 @_one_thread()
+def block_profiles(max_depth: int = MAX_DEPTH, seed: int = 0) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """{depth: (plain per-layer norms, residual per-layer norms)} for depth = 1..max_depth.
+    Cached (the arrays are shared: do not modify them)."""
+    stack = make_block_stack(max_depth, seed=seed)
+    return {n: (block_grad_norms(stack, n, False), block_grad_norms(stack, n, True))
+            for n in range(1, max_depth + 1)}
+
+
 def first_layer_vs_depth(max_depth: int = MAX_DEPTH, seed: int = 0) -> dict[str, np.ndarray]:
     """{"depth": 1..max_depth, "plain": ‖∂L/∂W_1‖, "residual": ‖∂L/∂W_1‖} for every depth."""
-    stack = make_block_stack(max_depth, seed=seed)
+    prof = block_profiles(max_depth, seed)
     depths = np.arange(1, max_depth + 1)
-    out = {"depth": depths, "plain": np.zeros(max_depth), "residual": np.zeros(max_depth)}
-    for i, n in enumerate(depths):
-        for kind in ("plain", "residual"):
-            out[kind][i] = block_grad_norms(stack, int(n), kind == "residual")[0]
-    return out
+    return {"depth": depths, "plain": np.array([prof[n][0][0] for n in depths]),
+            "residual": np.array([prof[n][1][0] for n in depths])}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -218,3 +225,51 @@ def ln_last_layer_vs_depth(depths: tuple[int, ...] = LN_DEPTHS,
     post = [ln_profile(n, False, seeds)[-1] for n in depths]
     pre = [ln_profile(n, True, seeds)[-1] for n in depths]
     return {"depth": np.array(depths), "post": np.array(post), "pre": np.array(pre)}
+
+
+_LN_LOCK = threading.Lock()
+_warming: threading.Thread | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _ln_all() -> dict:
+    profiles = {n: (ln_profile(n, False), ln_profile(n, True)) for n in LN_DEPTHS}
+    curve = {"depth": np.array(LN_DEPTHS), "post": np.array([profiles[n][0][-1] for n in LN_DEPTHS]),
+             "pre": np.array([profiles[n][1][-1] for n in LN_DEPTHS])}
+    return {"profiles": profiles, "curve": curve}
+
+
+def ln_all() -> dict:
+    """Everything the Post-LN/Pre-LN view shows: {"profiles": {depth: (post, pre)} for LN_DEPTHS,
+    "curve": last-layer norms against depth}. Computed once per process (a few seconds); callers
+    wait for a computation already running (see warm_up)."""
+    with _LN_LOCK:
+        return _ln_all()
+
+
+def ln_ready() -> bool:
+    return _ln_all.cache_info().currsize > 0
+
+
+def warm_up() -> threading.Thread | None:
+    """Start computing ln_all() and block_profiles() in a background thread (plain Python, no UI),
+    so that the page's first visit to those views finds them ready. Returns the thread, or None
+    when everything is computed already."""
+    global _warming
+    if ln_ready() and block_profiles.cache_info().currsize > 0:
+        return None
+    if _warming is not None and _warming.is_alive():
+        return _warming
+
+    def work() -> None:
+        block_profiles()
+        ln_all()
+
+    _warming = threading.Thread(target=work, name="residuals-warm-up", daemon=True)
+    _warming.start()
+    return _warming
+
+
+def nearest_ln_depth(depth: int) -> int:
+    """The measured depth (LN_DEPTHS) closest to `depth`, ties upward."""
+    return min(LN_DEPTHS, key=lambda n: (abs(n - depth), -n))

@@ -40,6 +40,13 @@ def _leak(tokens: tuple[str, ...], position: int, replacement: str, causal: bool
     return M.leak(list(tokens), position, replacement, causal)
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _fig(name: str, *args, **kwargs):
+    """Figures are cached by their inputs (arrays, translated texts): rebuilding a plotly figure
+    costs tens of ms, too much for a 150 ms rerun. plot.show only reads the figure."""
+    return getattr(F, name)(*args, **kwargs)
+
+
 st.markdown(T_("intro"))
 sections = list(DEMO_SECTIONS["masks"])
 section = state.section(sections, T_("section_label"), lambda s: T_(f"sec_{s}"))
@@ -98,7 +105,7 @@ def shapes_table() -> None:
 def score_steps(kind: str, row: int, head: int) -> None:
     view = M.attn_view(_trace(text), kind, row, head)
     title = T_("fig_steps_enc" if kind == "encoder" else "fig_steps_dec", row=row, head=head + 1)
-    fig = F.score_steps(view.scaled, view.masked, view.weights, padded[row], title=title,
+    fig = _fig("score_steps", view.scaled, view.masked, view.weights, padded[row], title=title,
                         names=[T_("step_scaled"), T_("step_masked"), T_("step_weights")],
                         x_title=T_("key"), y_title=T_("query"), value=T_("value"))
     plot.show(fig, f"steps-{kind}")
@@ -109,7 +116,7 @@ grid_kw = dict(x_title=T_("key"), y_title=T_("query"), attend_text=T_("attend"),
 # ---- sections ---------------------------------------------------------------------------------
 if section == "padding":
     st.markdown(T_("padding_md"))
-    plot.show(F.batch_padding(padded, pad, title=T_("fig_batch"), x_title=T_("position"), y_title="",
+    plot.show(_fig("batch_padding", padded, pad, title=T_("fig_batch"), x_title=T_("position"), y_title="",
                               real_text=T_("real_token"), pad_text=T_("pad_token"), sentence=T_("sentence")),
               "batch")
     st.code(f"pad_mask = (tokens != 0)[:, None, None, :]   # {list(M.masks(batch.ids)['padding'].shape)} = [B, 1, 1, T]",
@@ -126,7 +133,7 @@ elif section == "causal":
     st.markdown(T_("causal_md"))
     row = row_picker()
     causal = M.masks(batch.ids)["causal"][0, 0].numpy()
-    plot.show(F.mask_grid(causal, padded[row], title=T_("fig_causal", row=row), **grid_kw), "causal")
+    plot.show(_fig("mask_grid", causal, padded[row], title=T_("fig_causal", row=row), **grid_kw), "causal")
     st.code(f"causal_mask = torch.ones(T, T, dtype=torch.bool).tril()[None, None]   # {list(M.masks(batch.ids)['causal'].shape)} = [1, 1, T, T]",
             language="python")
 
@@ -139,7 +146,7 @@ elif section == "combined":
         head = head_picker()
     m = M.masks(batch.ids)
     pad_rows = m["padding"].expand(B, 1, T, T)[row, 0].numpy()
-    plot.show(F.masks_side_by_side(
+    plot.show(_fig("masks_side_by_side",
         [pad_rows, m["causal"][0, 0].numpy(), m["combined"][row, 0].numpy()],
         [T_("shape_padding") + " [B,1,1,T]", T_("shape_causal") + " [1,1,T,T]", T_("shape_combined") + " [B,1,T,T]"],
         padded[row], title=T_("fig_combined", row=row), **grid_kw), "combined")
@@ -154,7 +161,7 @@ elif section == "key_vs_query":
     res = _key_vs_query(text, mode)
     real = pad[row]
     delta = res.delta_real[row]
-    plot.show(F.weights_and_delta(res.weights[row, 0], delta, padded[row], ~real,
+    plot.show(_fig("weights_and_delta", res.weights[row, 0], delta, padded[row], ~real,
                                   title=T_("fig_kq", row=row), names=[T_("kq_weights"), T_("kq_delta")],
                                   x_title=T_("key"), y_title=T_("query"), delta_title=T_("kq_delta"),
                                   value=T_("weight")), "key-vs-query")
@@ -177,7 +184,7 @@ elif section == "nan_guard":
     view = M.attn_view(_trace(text), "encoder", 0, 0)
     nr = M.nan_row(view.scaled[0])          # a real row of scores; every key is masked below
     names = [T_("nan_inf"), T_("nan_finite"), T_("nan_guarded")]
-    plot.show(F.nan_rows([nr.inf_softmax, nr.finite_softmax, nr.guarded], names, title=T_("fig_nan", T=T),
+    plot.show(_fig("nan_rows", [nr.inf_softmax, nr.finite_softmax, nr.guarded], names, title=T_("fig_nan", T=T),
                          x_title=T_("nan_key"), y_title=T_("weight"), nan_text=T_("nan_text")), "nan-row")
 
     def _vec(a: np.ndarray) -> str:
@@ -197,7 +204,7 @@ elif section == "nan_guard":
     lm, empty = M.left_padded_rows(n_real, total)
     st.markdown(T_("leftpad_md", n=n_real, T=total, rows=", ".join(map(str, empty))))
     toks = [M.PAD] * (total - n_real) + ["w"] * n_real
-    plot.show(F.mask_grid(lm, [f"{t}{i}" if t == "w" else t for i, t in enumerate(toks)],
+    plot.show(_fig("mask_grid", lm, [f"{t}{i}" if t == "w" else t for i, t in enumerate(toks)],
                           title=T_("fig_leftpad"), height=380, **grid_kw), "left-pad")
 
 elif section == "bert":
@@ -210,7 +217,7 @@ elif section == "bert":
     toks = batch.tokens[row]
     mlm = M.mlm_mask(toks, seed)
     acts = {a: T_(f"act_{a}") for a in ("mask", "random", "keep", "none")}
-    plot.show(F.mlm_strip([m.original for m in mlm], [m.input for m in mlm], [m.action for m in mlm], acts,
+    plot.show(_fig("mlm_strip", [m.original for m in mlm], [m.input for m in mlm], [m.action for m in mlm], acts,
                           title=T_("fig_mlm", seed=seed, row=row), x_title=T_("position"),
                           rows=[T_("bert_row_original"), T_("bert_row_input")]), "mlm")
     st.dataframe([{T_("col_position"): m.position, T_("col_original"): m.original, T_("col_input"): m.input,
@@ -221,10 +228,10 @@ elif section == "bert":
     a1, a2 = st.columns(2)
     L = len(toks)
     with a1:
-        plot.show(F.mask_grid(np.ones((L, L), dtype=bool), [m.input for m in mlm], title=T_("fig_bert_attn"),
+        plot.show(_fig("mask_grid", np.ones((L, L), dtype=bool), [m.input for m in mlm], title=T_("fig_bert_attn"),
                               height=380, **grid_kw), "bert-attn")
     with a2:
-        plot.show(F.mask_grid(np.tril(np.ones((L, L), dtype=bool)), toks, title=T_("fig_dec_attn"), height=380,
+        plot.show(_fig("mask_grid", np.tril(np.ones((L, L), dtype=bool)), toks, title=T_("fig_dec_attn"), height=380,
                               **grid_kw), "decoder-attn")
     st.markdown(T_("bert_why_md"))
 
@@ -252,7 +259,7 @@ elif section == "leak":
             st.info(T_("leak_same"), icon=":material/info:")
         else:
             res = _leak(tuple(toks), pos, rep, causal)
-            plot.show(F.leak_bars(res.delta, toks, pos, title=T_("fig_leak", p=pos, a=F.label(toks[pos]), b=F.label(rep)),
+            plot.show(_fig("leak_bars", res.delta, toks, pos, title=T_("fig_leak", p=pos, a=F.label(toks[pos]), b=F.label(rep)),
                                   x_title=T_("position"), y_title=T_("leak_y"), changed_text=T_("leak_changed")),
                       "leak")
             before = float(res.delta[:pos].max()) if pos > 0 else 0.0

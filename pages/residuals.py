@@ -14,51 +14,38 @@ T_ = lambda key, **kw: shell.t(f"residuals.{key}", **kw)  # noqa: E731
 
 
 @st.cache_data(show_spinner=False)
-def _depth_curves() -> dict[str, np.ndarray]:
-    return R.first_layer_vs_depth(R.MAX_DEPTH)
-
-
-@st.cache_data(show_spinner=False)
-def _block_layers(depth: int) -> tuple[np.ndarray, np.ndarray]:
-    stack = R.make_block_stack(R.MAX_DEPTH)
-    return R.block_grad_norms(stack, depth, False), R.block_grad_norms(stack, depth, True)
-
-
-@st.cache_data(show_spinner=False)
 def _dependence(gain: float) -> tuple[np.ndarray, np.ndarray]:
     return R.rnn_dependence(gain=gain), R.attention_dependence()
 
 
-@st.cache_data(show_spinner=False)
-def _ln_curve() -> dict[str, np.ndarray]:
-    return R.ln_last_layer_vs_depth()
-
-
-@st.cache_data(show_spinner=False)
-def _ln_profile(depth: int) -> tuple[np.ndarray, np.ndarray]:
-    return R.ln_profile(depth, False).copy(), R.ln_profile(depth, True).copy()
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _fig(name: str, *args, **kwargs):
+    """Figures are cached by their inputs (arrays, translated texts): rebuilding a plotly figure
+    costs tens of ms, too much for a 150 ms rerun. plot.show only reads the figure."""
+    return getattr(F, name)(*args, **kwargs)
 
 
 st.markdown(T_("intro"))
 section = state.section(list(DEMO_SECTIONS["residuals"]), T_("section_label"), lambda s: T_(f"sec_{s}"))
+R.warm_up()   # measure in the background so the other sections are ready when opened
 
 if section == "depth":
     st.markdown(T_("depth_md"))
     depth = state.slider("depth", T_("depth_label"), 2, R.MAX_DEPTH, R.DEPTH_DEFAULT)
-    curves = _depth_curves()
-    plain, res = _block_layers(depth)
+    curves = R.first_layer_vs_depth(R.MAX_DEPTH)
+    plain, res = R.block_profiles(R.MAX_DEPTH)[depth]
     c1, c2, c3 = st.columns(3)
     c1.metric(T_("metric_plain"), f"{plain[0]:.2e}")
     c2.metric(T_("metric_residual"), f"{res[0]:.2e}")
     c3.metric(T_("metric_ratio"), f"{res[0] / plain[0]:.1e}×")
     left, right = st.columns(2)
     with left:
-        plot.show(F.first_layer_vs_depth(curves["depth"], curves["plain"], curves["residual"], depth,
-                                         title=T_("fig_first"), x_title=T_("x_depth"), y_title=T_("y_grad"),
-                                         plain_name=T_("plain"), residual_name=T_("residual")), "first-layer")
+        plot.show(_fig("first_layer_vs_depth", curves["depth"], curves["plain"], curves["residual"], depth,
+                       title=T_("fig_first"), x_title=T_("x_depth"), y_title=T_("y_grad"),
+                       plain_name=T_("plain"), residual_name=T_("residual")), "first-layer")
     with right:
-        plot.show(F.per_layer([res, plain], [T_("residual"), T_("plain")], title=T_("fig_layers", n=depth),
-                              x_title=T_("x_layer"), y_title=T_("y_grad")), "per-layer")
+        plot.show(_fig("per_layer", [res, plain], [T_("residual"), T_("plain")], title=T_("fig_layers", n=depth),
+                       x_title=T_("x_layer"), y_title=T_("y_grad")), "per-layer")
     st.caption(T_("depth_note"))
 
 elif section == "rnn_vs_attention":
@@ -69,25 +56,33 @@ elif section == "rnn_vs_attention":
     c1, c2 = st.columns(2)
     c1.metric(T_("metric_rnn_ratio"), f"{rnn[1] / rnn[20]:.1e}×")
     c2.metric(T_("metric_attn_ratio"), f"{attn[1] / attn[20]:.2f}×")
-    plot.show(F.dependence(k, rnn, attn, title=T_("fig_dep"), x_title=T_("x_k"), y_title=T_("y_dep"),
-                           rnn_name=T_("rnn"), attention_name=T_("attention")), "dependence")
+    plot.show(_fig("dependence", k, rnn, attn, title=T_("fig_dep"), x_title=T_("x_k"), y_title=T_("y_dep"),
+                   rnn_name=T_("rnn"), attention_name=T_("attention")), "dependence")
     st.markdown(T_("path_md"))
-    plot.show(F.path_diagram(6, title=T_("fig_path"), rnn_name=T_("rnn"), attention_name=T_("attention"),
-                             token="x", steps_text=T_("path_steps")), "path-length")
+    plot.show(_fig("path_diagram", 6, title=T_("fig_path"), rnn_name=T_("rnn"), attention_name=T_("attention"),
+                   token="x", steps_text=T_("path_steps")), "path-length")
 
 elif section == "pre_post_ln":
     st.markdown(T_("lnmd"))
     depth = state.slider("depth", T_("depth_label"), 2, R.MAX_DEPTH, R.DEPTH_DEFAULT)
-    with st.spinner(T_("ln_computing")):
-        curve = _ln_curve()
-        post, pre = _ln_profile(depth)
+    shown = R.nearest_ln_depth(depth)
+    if R.ln_ready():
+        data = R.ln_all()
+    else:
+        with st.spinner(T_("ln_computing")):
+            data = R.ln_all()
+    curve = data["curve"]
+    post, pre = data["profiles"][shown]
+    if shown != depth:
+        st.caption(T_("ln_even", depth=depth, shown=shown))
+    depth = shown
     c1, c2, c3 = st.columns(3)
     c1.metric(T_("metric_post_last"), f"{post[-1]:.3f}")
     c2.metric(T_("metric_pre_last"), f"{pre[-1]:.3f}")
     c3.metric(T_("metric_last_ratio"), f"{post[-1] / pre[-1]:.2f}×")
-    plot.show(F.ln_panels(post, pre, curve["depth"], curve["post"], curve["pre"], depth, title=T_("fig_ln"),
-                          names=[T_("ln_left", n=depth), T_("ln_right")], layer_title=T_("x_layer"),
-                          depth_title=T_("x_depth"), y_title=T_("y_grad"), post_name=T_("post"), pre_name=T_("pre")),
+    plot.show(_fig("ln_panels", post, pre, curve["depth"], curve["post"], curve["pre"], depth, title=T_("fig_ln"),
+                   names=[T_("ln_left", n=depth), T_("ln_right")], layer_title=T_("x_layer"),
+                   depth_title=T_("x_depth"), y_title=T_("y_grad"), post_name=T_("post"), pre_name=T_("pre")),
               "pre-post-ln")
     st.markdown(T_("ln_read_md"))
     st.caption(T_("ln_measured_md", n=depth, r=post[-1] / pre[-1]))

@@ -147,6 +147,20 @@ def test_post_ln_vs_pre_ln_pattern():
     assert p12.max() / p12.min() < 1.8                          # Post-LN: roughly flat across layers
 
 
+def test_ln_all_and_nearest_depth():
+    assert R.nearest_ln_depth(13) == 14 and R.nearest_ln_depth(12) == 12 and R.nearest_ln_depth(3) == 4
+    th = R.warm_up()
+    if th is not None:
+        th.join(120)
+    assert R.ln_ready()
+    data = R.ln_all()
+    assert set(data["profiles"]) == set(R.LN_DEPTHS)
+    post, pre = data["profiles"][8]
+    assert len(post) == len(pre) == 8
+    assert np.array_equal(post, R.ln_profile(8, False)) and np.array_equal(pre, R.ln_profile(8, True))
+    assert data["curve"]["post"][3] == post[-1]
+
+
 # ---- the page ----------------------------------------------------------------------------------------------
 
 def _render(lang: str, **params: str) -> AppTest:
