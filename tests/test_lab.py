@@ -1,0 +1,93 @@
+"""The training lab's background runs: start, stop, heartbeat timeout, caps (plain Python)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from demos.lab import MAX_STEPS, LabBusy, LabRegistry, lab_config
+
+
+def tiny(steps: int = 3000, **kw):
+    return lab_config("copy", n_layers=1, n_heads=2, d_model=16, steps=steps, **kw)
+
+
+def wait_for(pred, timeout: float = 20.0) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_lab_config_caps_steps_and_sets_dff():
+    cfg = lab_config("sort", d_model=32, steps=10**6)
+    assert cfg.steps == MAX_STEPS
+    assert cfg.d_ff == 64
+    assert cfg.eval_every == 50
+
+
+def test_start_runs_and_stop_flag_ends_thread():
+    reg = LabRegistry(heartbeat_timeout=30)
+    run = reg.start("s1", tiny())
+    assert wait_for(lambda: run.snapshot()["step"] >= 10), run.snapshot()
+    assert run.active and run.thread.is_alive()
+    with pytest.raises(LabBusy) as e:                      # one run per session at a time
+        reg.start("s1", tiny())
+    assert e.value.reason == "session"
+    run.stop()
+    run.join(10)
+    assert not run.thread.is_alive()
+    snap = run.snapshot()
+    assert snap["status"] == "stopped"
+    assert 10 <= snap["step"] < 3000
+    assert snap["losses"] and all(v > 0 for v in snap["losses"])
+    # after stopping, a new run may start in the same session
+    run2 = reg.start("s1", tiny(steps=20))
+    run2.join(30)
+    assert run2.status == "done"
+    assert run2.snapshot()["step"] == 20
+    assert run2.snapshot()["eval_steps"] == [20]           # the last step is always evaluated
+    assert 0.0 <= run2.heldout_exact_match <= 1.0
+
+
+def test_heartbeat_timeout_stops_an_abandoned_run():
+    reg = LabRegistry(heartbeat_timeout=0.4)
+    run = reg.start("gone", tiny())
+    t0 = time.monotonic()
+    for _ in range(10):                                    # the page polls for a while ...
+        run.beat()
+        time.sleep(0.1)
+    assert run.active
+    run.join(15)                                           # ... then the tab closes: no beats
+    assert not run.thread.is_alive()
+    assert run.status == "abandoned"
+    assert time.monotonic() - t0 < 10
+    assert run.snapshot()["step"] < 3000
+
+
+def test_process_cap_and_run_history_cap():
+    reg = LabRegistry(max_runs=3, max_active=1, heartbeat_timeout=30)
+    a = reg.start("a", tiny())
+    with pytest.raises(LabBusy) as e:                      # another session, but the process is full
+        reg.start("b", tiny())
+    assert e.value.reason == "process"
+    a.stop()
+    a.join(10)
+    ids = []
+    for _ in range(4):
+        r = reg.start("a", tiny(steps=5))
+        r.join(30)
+        ids.append(r.id)
+    kept = [r.id for r in reg.runs("a")]
+    assert len(kept) == 3 and kept == ids[-3:]             # oldest dropped, order kept
+    reg.remove("a", ids[-1])
+    assert [r.id for r in reg.runs("a")] == ids[-3:-1]
+
+
+def test_trained_translation_helper_is_exported():
+    from demos import lab
+    from model import checkpoint
+
+    assert lab.trained_translation is checkpoint.trained_translation
