@@ -1,6 +1,211 @@
 from ui import shell
 
 shell.page("generation")
+import numpy as np
 import streamlit as st
 
-st.info(shell.t("coming_soon"))
+from demos import generation as gen
+from figures import generation as fg
+from model.checkpoint import CheckpointError, load_checkpoint
+from model.data import TASK_NAMES, TASKS
+from ui import state
+from ui.demo_footer import demo_footer
+from ui.plot import show
+
+T = lambda key, **kw: shell.t(f"generation.{key}", **kw)  # noqa: E731
+SENTENCE_KEY = "generation:sentence"
+EXAMPLES = {
+    "translate": ["我 现在 爱 你", "他 昨天 在 北京 吃 面条", "明天 她 不 喝 咖啡", "我们 每天 在 学校 学 英语"],
+    "copy": ["3 1 4 1 5 9 2", "7 7 0 2"], "reverse": ["3 1 4 1 5 9 2", "1 2 3 4 5 6"],
+    "sort": ["3 1 4 1 5 9 2", "9 8 7 6 5 4 3 2"],
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _model(task: str):
+    return load_checkpoint(task, cached=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _greedy(task: str, tokens: tuple[str, ...]):
+    m, (sv, tv), _ = _model(task)
+    return gen.greedy_steps(m, sv, tv, list(tokens))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _beam(task: str, tokens: tuple[str, ...], width: int):
+    m, (sv, tv), _ = _model(task)
+    return gen.beam_steps(m, sv, tv, list(tokens), width)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _teacher(task: str, tokens: tuple[str, ...], gold: tuple[str, ...]):
+    m, (sv, tv), _ = _model(task)
+    return gen.teacher_forcing(m, sv, tv, list(tokens), list(gold))
+
+
+def _reset_sentence() -> None:
+    task = st.session_state.get("generation:task", "translate")
+    st.session_state[SENTENCE_KEY] = TASKS[task].example
+
+
+def _set_sentence(text: str) -> None:
+    st.session_state[SENTENCE_KEY] = text
+
+
+def _join(tokens: list[str]) -> str:
+    return " ".join(tokens)
+
+
+st.caption(T("intro"))
+c1, c2 = st.columns([1, 2])
+with c1:
+    task = state.select("task", T("task"), list(TASK_NAMES), "translate",
+                        format_func=lambda n: T(f"task_{n}"), on_change=_reset_sentence)
+if SENTENCE_KEY not in st.session_state and st.query_params.get("sentence") is None:
+    st.session_state[SENTENCE_KEY] = TASKS[task].example
+with c2:
+    text = state.text("sentence", T("sentence"), TASKS[task].example, max_chars=gen.MAX_INPUT_CHARS,
+                      help=T("sentence_help"))
+ex_cols = st.columns(len(EXAMPLES[task]) + 1)
+ex_cols[0].caption(T("examples"))
+for i, ex in enumerate(EXAMPLES[task]):
+    ex_cols[i + 1].button(ex, key=f"gen-ex-{task}-{i}", on_click=_set_sentence, args=(ex,), width="stretch")
+
+try:
+    model, (src_vocab, tgt_vocab), meta = _model(task)
+except CheckpointError as exc:
+    st.error(T("no_checkpoint", task=T(f"task_{task}"), reason=exc.reason), icon=":material/error:")
+    st.caption(T("no_checkpoint_hint"))
+    st.code(f"python -m model.train --task {task}", language="bash")
+    st.page_link("pages/train_lab.py", label=T("open_lab"), icon=":material/model_training:")
+    st.stop()
+
+parsed = gen.parse_input(text, task, max_tokens=model.cfg.max_len - 2)
+if parsed.error == "empty":
+    st.info(T("empty"), icon=":material/edit:")
+    st.stop()
+if parsed.error == "unknown":
+    st.error(T("unknown", words="、".join(parsed.unknown) if shell.lang() == "zh" else ", ".join(parsed.unknown)),
+             icon=":material/help:")
+    st.code("  ".join(src_vocab.itos[4:]), language=None, wrap_lines=True)
+    st.stop()
+if parsed.error == "too_long":
+    st.warning(T("too_long", n=len(parsed.tokens), max=parsed.max_tokens), icon=":material/straighten:")
+    st.stop()
+tokens = parsed.tokens
+gold = gen.gold_target(task, tokens)
+
+tc = meta.get("train_config", {})
+st.caption(T("model_info", layers=model.cfg.n_layers, d=model.cfg.d_model, heads=model.cfg.n_heads,
+             steps=meta.get("steps", 0), secs=meta.get("train_seconds", 0.0),
+             em=meta.get("heldout_exact_match", 0.0)))
+if gold is None:
+    st.warning(T("not_in_grammar"), icon=":material/warning:")
+
+section = state.section(("greedy", "beam", "teacher_forcing"), T("section_label"),
+                        format_func=lambda s: T(f"sec_{s}"))
+steps = _greedy(task, tuple(tokens))
+output = [s.chosen for s in steps]
+m1, m2 = st.columns(2)
+m1.markdown(f"**{T('output')}**")
+m1.code(_join([o for o in output if o != "<eos>"]) or "∅", language=None)
+if gold is not None:
+    m2.markdown(f"**{T('reference')}**")
+    m2.code(_join(gold), language=None)
+
+if section == "greedy":
+    n = len(steps)
+    skey = "generation:step"
+    if skey not in st.session_state or not 1 <= st.session_state[skey] <= n:
+        st.session_state[skey] = n
+    s1, s2, s3 = st.columns([2, 1, 1])
+    with s1:
+        k = st.slider(T("step"), 1, n, key=skey) if n >= 2 else 1
+    with s2:
+        layer = st.selectbox(T("layer"), list(range(model.cfg.n_layers)), index=model.cfg.n_layers - 1,
+                             format_func=lambda i: f"{i + 1} / {model.cfg.n_layers}", key="generation:layer")
+    with s3:
+        heads = ["mean", *range(model.cfg.n_heads)]
+        head = st.selectbox(T("head"), heads, key="generation:head",
+                            format_func=lambda h: T("head_mean") if h == "mean" else T("head_n", n=h + 1))
+    step = steps[k - 1]
+    w = step.cross[layer].mean(0) if head == "mean" else step.cross[layer, head]       # (k, S)
+    rows = [f"{inp} → {out}" for inp, out in zip(step.dec_input, output[:k], strict=True)]
+    st.markdown(T("dec_input", step=k))
+    st.code(_join(step.dec_input), language=None)
+    peak = int(np.argmax(w[-1]))
+    st.markdown(T("step_summary", prefix=f"`{_join(step.dec_input)}`", tok=step.chosen.replace("<", "‹").replace(">", "›"),
+                  p=step.chosen_prob, src=tokens[peak], w=float(w[-1, peak])))
+    left, right = st.columns([3, 2])
+    with left:
+        show(fg.attention_heatmap(w, tokens, rows, title=T("cross_title"), x_title=T("cross_x"),
+                                  y_title=T("cross_y"), height=260 + 34 * k), "cross")
+        st.caption(T("cross_caption"))
+    with right:
+        show(fg.topk_bars(step.top_tokens, step.top_probs, step.chosen, title=T("topk_title"),
+                          x_title=T("prob"), y_title=T("token"), height=360), "topk")
+    show(fg.mask_heatmap(step.causal, step.dec_input, title=T("mask_title"), x_title=T("key"),
+                         y_title=T("query"), allowed=T("allowed"), blocked=T("blocked"),
+                         height=220 + 30 * k), "mask")
+    st.caption(T("mask_caption"))
+
+elif section == "beam":
+    width = state.slider("beam", T("beam_width"), 1, 6, 3)
+    res = _beam(task, tuple(tokens), width)
+    st.caption(T("beam_caption"))
+    best = res.final[0][0]
+    if best == output:
+        st.success(T("beam_same_as_greedy", text=_join(best)), icon=":material/check:")
+    else:
+        st.info(T("beam_differs", greedy=_join(output)), icon=":material/alt_route:")
+    show(fg.beam_scores([(_join(h), s) for h, s in res.final], title=T("beam_final_title"),
+                        x_title=T("score"), y_title=T("hypothesis"), height=200 + 45 * len(res.final)), "beams")
+    st.markdown(f"**{T('beam_steps_title')}**")
+    table = []
+    for i, (alive, done) in enumerate(zip(res.steps, res.finished, strict=True)):
+        for r, (h, lp) in enumerate(alive):
+            table.append({T("col_step"): i + 1, T("col_rank"): str(r + 1), T("col_hyp"): _join(h),
+                          T("col_logp"): round(lp, 4), T("col_state"): T("state_alive")})
+        for h, lp in done:
+            table.append({T("col_step"): i + 1, T("col_rank"): "—", T("col_hyp"): _join(h),
+                          T("col_logp"): round(lp, 4), T("col_state"): T("state_done")})
+    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
+
+else:
+    st.subheader(T("tf_question"))
+    st.markdown(T("tf_answer"))
+    default_gold = _join(gold if gold is not None else [o for o in output if o != "<eos>"])
+    gold_text = st.text_input(T("gold"), value=default_gold, key=f"generation:gold:{task}:{_join(tokens)}",
+                              max_chars=200)
+    g_tokens = gold_text.split()
+    unknown = [g for g in g_tokens if g not in tgt_vocab.stoi or tgt_vocab.stoi[g] < 4]
+    if not g_tokens:
+        st.info(T("gold_empty"), icon=":material/edit:")
+    elif unknown:
+        st.error(T("gold_unknown", words=", ".join(dict.fromkeys(unknown))), icon=":material/help:")
+        st.code("  ".join(tgt_vocab.itos[4:]), language=None, wrap_lines=True)
+    elif len(g_tokens) > model.cfg.max_len - 2:
+        st.warning(T("too_long", n=len(g_tokens), max=model.cfg.max_len - 2), icon=":material/straighten:")
+    else:
+        tf = _teacher(task, tuple(tokens), tuple(g_tokens))
+        same = tf.parallel_pred == tf.stepwise_pred
+        c1, c2, c3 = st.columns(3)
+        c1.metric(T("tf_metric"), f"{tf.max_abs_logit_diff:.1e}")
+        c2.metric(T("tf_same"), T("tf_yes") if same else T("tf_no"))
+        c3.metric(T("tf_passes"), f"1 vs {len(tf.dec_input)}")
+        pos = [f"{a} → {b}" for a, b in zip(tf.dec_input, tf.labels, strict=True)]
+        show(fg.teacher_forcing_bars(pos, tf.parallel_p_label, tf.stepwise_p_label, title=T("tf_title"),
+                                     x_title=T("tf_pos"), y_title=T("prob"), parallel_name=T("tf_parallel"),
+                                     stepwise_name=T("tf_stepwise")), "teacher")
+        st.dataframe([{T("col_pos"): i + 1, T("col_input"): a, T("col_label"): b, T("col_par"): p, T("col_seq"): q}
+                      for i, (a, b, p, q) in enumerate(zip(tf.dec_input, tf.labels, tf.parallel_pred,
+                                                           tf.stepwise_pred, strict=True))],
+                     hide_index=True, width="stretch")
+        st.caption(T("tf_greedy_note", text=_join(tf.greedy_output)))
+
+with st.expander(T("vocab_title")):
+    st.code("  ".join(src_vocab.itos[4:]), language=None, wrap_lines=True)
+    st.code("  ".join(tgt_vocab.itos[4:]), language=None, wrap_lines=True)
+
+demo_footer("generation")
