@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 from ui import shell
 from ui.nav import PAGES
+
+# One intra-op thread per forward: the demo models are tiny, and with several sessions (or a
+# background training run) more threads only oversubscribe this 2-core machine.
+torch.set_num_threads(1)
 
 st.set_page_config(page_title="Transformer Interview Lab", page_icon=":material/neurology:", layout="wide")
 
