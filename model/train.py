@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", required=True, choices=list(TASKS))
     ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-n", type=int, default=1000, help="held-out sentences for the final score")
     ap.add_argument("--out", default=None, help="checkpoint path (default model/checkpoints/TASK.pt)")
     ap.add_argument("--no-save", action="store_true")

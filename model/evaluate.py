@@ -1,0 +1,59 @@
+"""Evaluate every shipped checkpoint on freshly generated examples: `python -m model.evaluate [--json]`.
+
+Exact match of greedy decoding against the task's correct output, on `--n` sentences from the
+held-out stream (model.data.EVAL_SEED, or --seed). With --json the last line printed is
+{"tasks": {NAME: {"exact_match": ..., "n": ...}}}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
+from model.data import EVAL_SEED, TASKS, examples
+from model.train import exact_match
+
+
+def evaluate(task: str, n: int = 1000, seed: int = EVAL_SEED) -> dict:
+    model, (sv, tv), meta = load_checkpoint(task, cached=False)
+    t0 = time.perf_counter()
+    em = exact_match(model, sv, tv, examples(task, n, seed))
+    return {"exact_match": em, "n": n, "seed": seed, "seconds": round(time.perf_counter() - t0, 3),
+            "train_seconds": meta.get("train_seconds"), "train_steps": meta.get("steps")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=EVAL_SEED)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    results: dict[str, dict] = {}
+    errors: dict[str, str] = {}
+    for task in TASKS:
+        if not (CHECKPOINT_DIR / f"{task}.pt").exists():
+            continue
+        try:
+            r = evaluate(task, args.n, args.seed)
+        except CheckpointError as exc:
+            errors[task] = str(exc)
+            print(f"{task:10s} ERROR {exc}")
+            continue
+        results[task] = r
+        print(f"{task:10s} exact match {r['exact_match']:7.2%}  on {r['n']} fresh examples "
+              f"(seed {r['seed']}, {r['seconds']:.1f} s; trained {r['train_steps']} steps in {r['train_seconds']} s)")
+    if args.json:
+        out: dict = {"tasks": {k: {"exact_match": v["exact_match"], "n": v["n"]} for k, v in results.items()}}
+        if errors:
+            out["errors"] = errors
+        print(json.dumps(out, ensure_ascii=False))
+    return 0 if results and not errors and all(v["exact_match"] >= 0.99 for v in results.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
