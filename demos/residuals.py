@@ -265,7 +265,9 @@ def warm_up() -> threading.Thread | None:
         block_profiles()
         ln_all()
 
-    _warming = threading.Thread(target=work, name="residuals-warm-up", daemon=True)
+    # Not a daemon: torch work abandoned at interpreter exit aborts the process
+    # ("terminate called without an active exception"); exit waits for it instead.
+    _warming = threading.Thread(target=work, name="residuals-warm-up", daemon=False)
     _warming.start()
     return _warming
 
