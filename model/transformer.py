@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -125,7 +125,7 @@ class AttnTrace:
     weights: Tensor            # (B, h, Tq, Tk)  softmax over keys
     context: Tensor            # (B, h, Tq, d_k) weights @ v, per head
     output: Tensor             # (B, Tq, d)      heads concatenated, then W_o
-    mask: Optional[Tensor]     # bool, broadcastable to (B, h, Tq, Tk); True = attend
+    mask: Tensor | None     # bool, broadcastable to (B, h, Tq, Tk); True = attend
 
 
 @dataclass
@@ -135,14 +135,14 @@ class SublayerTrace:
     sublayer_out: Tensor       # (B, T, d) Dropout(sublayer(·)), what is added to x_in
     residual_sum: Tensor       # (B, T, d) x_in + sublayer_out
     out: Tensor                # (B, T, d) block output (post-LN: LayerNorm(residual_sum))
-    normed_in: Optional[Tensor] = None   # pre-LN only: LayerNorm(x_in), the sublayer's input
+    normed_in: Tensor | None = None   # pre-LN only: LayerNorm(x_in), the sublayer's input
 
 
 @dataclass
 class EncoderLayerTrace:
     self_attn: AttnTrace
     sublayers: list[SublayerTrace]             # [self_attn, ffn]
-    ffn_hidden: Optional[Tensor] = None        # (B, T, d_ff) after the activation
+    ffn_hidden: Tensor | None = None        # (B, T, d_ff) after the activation
 
 
 @dataclass
@@ -150,7 +150,7 @@ class DecoderLayerTrace:
     self_attn: AttnTrace
     cross_attn: AttnTrace
     sublayers: list[SublayerTrace]             # [self_attn, cross_attn, ffn]
-    ffn_hidden: Optional[Tensor] = None
+    ffn_hidden: Tensor | None = None
 
 
 @dataclass
@@ -159,11 +159,11 @@ class Trace:
     decoder: list[DecoderLayerTrace] = field(default_factory=list)
     shapes: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
     embeddings: dict = field(default_factory=dict)   # {"src": {...}, "tgt": {...}}
-    src_mask: Optional[Tensor] = None
-    tgt_mask: Optional[Tensor] = None
-    memory: Optional[Tensor] = None                  # encoder output (B, S, d)
-    decoder_out: Optional[Tensor] = None             # (B, T, d)
-    logits: Optional[Tensor] = None                  # (B, T, V)
+    src_mask: Tensor | None = None
+    tgt_mask: Tensor | None = None
+    memory: Tensor | None = None                  # encoder output (B, S, d)
+    decoder_out: Tensor | None = None             # (B, T, d)
+    logits: Tensor | None = None                  # (B, T, V)
 
     def add(self, name: str, t: Tensor) -> None:
         self.shapes.append((name, tuple(t.shape)))
@@ -200,7 +200,7 @@ def make_causal_mask(T: int, device=None) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 # Attention
 
-def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], scale: float,
+def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float,
             dropout_p: float = 0.0, training: bool = False, keep: bool = False):
     """Core of attention. scale is a float multiplier (1/√d_k, or 1.0). Returns (context, weights,
     scores, scaled, masked); the three middle tensors are None unless keep=True."""
@@ -219,7 +219,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], scale: floa
     return context, weights, None, None, None
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None,
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
                                  scale: bool = True) -> tuple[Tensor, Tensor]:
     """softmax(q kᵀ / √d_k, masked) v.  q (…, Tq, d_k), k/v (…, Tk, d_k), mask bool broadcastable
     to (…, Tq, Tk) with True = attend. Returns (context (…, Tq, d_k), weights (…, Tq, Tk)).
@@ -244,7 +244,7 @@ class MultiHeadAttention(nn.Module):
         self.dropout = dropout          # on the attention weights (as the Annotated Transformer / torch)
         self.scale = scale
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Optional[Tensor] = None,
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
                 return_trace: bool = False):
         """query (B, Tq, d), key/value (B, Tk, d), mask bool broadcastable to (B, h, Tq, Tk).
         Returns output (B, Tq, d), or (output, AttnTrace) when return_trace=True."""
@@ -328,7 +328,7 @@ class EncoderLayer(nn.Module):
         self.res1 = _Residual(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.res2 = _Residual(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
 
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None, trace: Optional[Trace] = None,
+    def forward(self, x: Tensor, mask: Tensor | None = None, trace: Trace | None = None,
                 name: str = "enc") -> Tensor:
         """x (B, S, d), mask bool (B, 1, 1, S) -> (B, S, d)"""
         if trace is not None:
@@ -366,8 +366,8 @@ class DecoderLayer(nn.Module):
         self.res2 = _Residual(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.res3 = _Residual(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
 
-    def forward(self, y: Tensor, memory: Tensor, src_mask: Optional[Tensor] = None,
-                tgt_mask: Optional[Tensor] = None, trace: Optional[Trace] = None,
+    def forward(self, y: Tensor, memory: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, trace: Trace | None = None,
                 name: str = "dec") -> Tensor:
         """y (B, T, d), memory (B, S, d), src_mask (B, 1, 1, S), tgt_mask (B, 1, T, T) -> (B, T, d)"""
         if trace is not None:
@@ -417,7 +417,7 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers))
         self.norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else None
 
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None, trace: Optional[Trace] = None) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None, trace: Trace | None = None) -> Tensor:
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, trace, f"enc{i}")
         if self.norm is not None:
@@ -433,8 +433,8 @@ class Decoder(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_layers))
         self.norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else None
 
-    def forward(self, y: Tensor, memory: Tensor, src_mask: Optional[Tensor] = None,
-                tgt_mask: Optional[Tensor] = None, trace: Optional[Trace] = None) -> Tensor:
+    def forward(self, y: Tensor, memory: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, trace: Trace | None = None) -> Tensor:
         for i, layer in enumerate(self.layers):
             y = layer(y, memory, src_mask, tgt_mask, trace, f"dec{i}")
         if self.norm is not None:
@@ -490,7 +490,7 @@ class Transformer(nn.Module):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _embed(self, tokens: Tensor, table: nn.Embedding, trace: Optional[Trace], side: str) -> Tensor:
+    def _embed(self, tokens: Tensor, table: nn.Embedding, trace: Trace | None, side: str) -> Tensor:
         T = tokens.shape[1]
         if T > self.cfg.max_len:
             raise ValueError(f"sequence length {T} exceeds max_len={self.cfg.max_len}")
@@ -520,8 +520,8 @@ class Transformer(nn.Module):
 
     # -- the paper's two halves ---------------------------------------------------------------
 
-    def encode(self, src: Tensor, src_mask: Optional[Tensor] = None,
-               trace: Optional[Trace] = None) -> Tensor:
+    def encode(self, src: Tensor, src_mask: Tensor | None = None,
+               trace: Trace | None = None) -> Tensor:
         """src (B, S) -> memory (B, S, d). trace: a Trace to fill, or None."""
         x = self._embed(src, self.src_embed, trace, "src")
         memory = self.encoder(x, src_mask, trace)
@@ -531,8 +531,8 @@ class Transformer(nn.Module):
             trace.src_mask = None if src_mask is None else _d(src_mask)
         return memory
 
-    def decode(self, tgt: Tensor, memory: Tensor, src_mask: Optional[Tensor] = None,
-               tgt_mask: Optional[Tensor] = None, trace: Optional[Trace] = None) -> Tensor:
+    def decode(self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None = None,
+               tgt_mask: Tensor | None = None, trace: Trace | None = None) -> Tensor:
         """tgt (B, T), memory (B, S, d) -> decoder output (B, T, d) (before the output projection)."""
         y = self._embed(tgt, self.tgt_embed, trace, "tgt")
         out = self.decoder(y, memory, src_mask, tgt_mask, trace)
@@ -608,7 +608,9 @@ class Transformer(nn.Module):
         src = src.unsqueeze(0)                                           # (1, S)
         src_mask = self.make_src_mask(src)
         memory = self.encode(src, src_mask)                              # (1, S, d)
-        lp = lambda L: ((5.0 + L) / 6.0) ** length_penalty
+        def lp(length: int) -> float:                                   # GNMT length penalty
+            return ((5.0 + length) / 6.0) ** length_penalty
+
         alive = [([bos_id], 0.0)]                                        # (tokens, log-prob)
         finished: list[tuple[list[int], float]] = []
         max_len = min(max_len, self.cfg.max_len - 1)
@@ -623,7 +625,7 @@ class Transformer(nn.Module):
             V = total.shape[1]
             top_v, top_i = total.view(-1).topk(min(2 * beam_size, k * V))
             new_alive = []
-            for score, idx in zip(top_v.tolist(), top_i.tolist()):
+            for score, idx in zip(top_v.tolist(), top_i.tolist(), strict=True):
                 b, tok = divmod(idx, V)
                 seq = alive[b][0] + [tok]
                 if tok == eos_id:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -34,7 +34,7 @@ _PIECES = re.compile(f"[{_CJK}]|[^{_CJK}]+")
 _IS_CJK = re.compile(f"[{_CJK}]")
 
 
-def tokenize(text: str, vocab: "Vocab | None" = None) -> list[str]:
+def tokenize(text: str, vocab: Vocab | None = None) -> list[str]:
     """Whitespace split, then CJK runs into single characters (unless the chunk is in vocab)."""
     if not isinstance(text, str):
         raise TypeError(f"expected a string, got {type(text).__name__}")
@@ -61,7 +61,7 @@ class Vocab:
                 self.itos.append(t)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> "Vocab":
+    def from_texts(cls, texts: Iterable[str]) -> Vocab:
         """Build from a corpus, tokens in order of first appearance."""
         toks: list[str] = []
         for text in texts:

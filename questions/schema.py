@@ -122,7 +122,7 @@ class Keywords(BaseModel):
     en: list[list[str]]
 
     @model_validator(mode="after")
-    def _non_empty(self) -> "Keywords":
+    def _non_empty(self) -> Keywords:
         for lang in ("zh", "en"):
             groups = getattr(self, lang)
             if not groups:
@@ -149,7 +149,7 @@ class DemoLink(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _known_params(self) -> "DemoLink":
+    def _known_params(self) -> DemoLink:
         for key, value in self.params.items():
             if key == "section":
                 if value not in DEMO_SECTIONS[self.id]:

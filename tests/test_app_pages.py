@@ -1,13 +1,13 @@
 """Every page renders in both languages with no exception (streamlit.testing AppTest)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from i18n import t
 from ui.nav import PAGES
-
-from pathlib import Path
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from model import (
-    HashVocab, MultiHeadAttention, Transformer, TransformerConfig, Vocab, make_causal_mask,
-    make_pad_mask, scaled_dot_product_attention, sinusoidal_positional_encoding, tokenize,
+    HashVocab,
+    MultiHeadAttention,
+    Transformer,
+    TransformerConfig,
+    Vocab,
+    make_causal_mask,
+    make_pad_mask,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+    tokenize,
 )
 
 CFG = dict(src_vocab_size=40, tgt_vocab_size=50)
@@ -330,7 +338,7 @@ def test_hash_vocab_any_sentence():
     toks, ids = v.encode_with_tokens("hello 任意 sentence!", add_eos=True)
     assert toks == ["hello", "任", "意", "sentence!", "<eos>"]
     assert ids[0] == 4 and ids[-1] == 2 and all(5 <= i < 100 for i in ids[1:-1])
-    h = int.from_bytes(hashlib.blake2b("sentence!".encode(), digest_size=8).digest(), "little")
+    h = int.from_bytes(hashlib.blake2b(b"sentence!", digest_size=8).digest(), "little")
     assert ids[3] == 5 + h % 95                              # stable across processes
     assert HashVocab(size=100, tokens=["hello"]).encode("hello 任意 sentence!", add_eos=True) == ids
     assert v.decode(ids) == ["hello", "任", "意", "sentence!"]

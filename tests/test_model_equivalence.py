@@ -6,7 +6,11 @@ import torch
 from torch import nn
 
 from model import (
-    DecoderLayer, EncoderLayer, MultiHeadAttention, Transformer, TransformerConfig,
+    DecoderLayer,
+    EncoderLayer,
+    MultiHeadAttention,
+    Transformer,
+    TransformerConfig,
 )
 
 D, H, FF = 32, 4, 64
@@ -38,8 +42,10 @@ def _randomize(module: nn.Module, seed: int):
 
 def _copy_ffn_norms(ours, ref, n_res):
     with torch.no_grad():
-        ref.linear1.weight.copy_(ours.ffn.W_1.weight); ref.linear1.bias.copy_(ours.ffn.W_1.bias)
-        ref.linear2.weight.copy_(ours.ffn.W_2.weight); ref.linear2.bias.copy_(ours.ffn.W_2.bias)
+        ref.linear1.weight.copy_(ours.ffn.W_1.weight)
+        ref.linear1.bias.copy_(ours.ffn.W_1.bias)
+        ref.linear2.weight.copy_(ours.ffn.W_2.weight)
+        ref.linear2.bias.copy_(ours.ffn.W_2.bias)
         for i in range(1, n_res + 1):
             getattr(ref, f"norm{i}").weight.copy_(getattr(ours, f"res{i}").norm.weight)
             getattr(ref, f"norm{i}").bias.copy_(getattr(ours, f"res{i}").norm.bias)
@@ -141,10 +147,10 @@ def test_decoder_layer_matches_torch(norm_first, activation):
 
 
 def _copy_full(ours: Transformer, ref_tf: nn.Transformer):
-    for ol, rl in zip(ours.encoder.layers, ref_tf.encoder.layers):
+    for ol, rl in zip(ours.encoder.layers, ref_tf.encoder.layers, strict=True):
         _copy_mha(ol.self_attn, rl.self_attn)
         _copy_ffn_norms(ol, rl, 2)
-    for ol, rl in zip(ours.decoder.layers, ref_tf.decoder.layers):
+    for ol, rl in zip(ours.decoder.layers, ref_tf.decoder.layers, strict=True):
         _copy_mha(ol.self_attn, rl.self_attn)
         _copy_mha(ol.cross_attn, rl.multihead_attn)
         _copy_ffn_norms(ol, rl, 3)
