@@ -60,8 +60,9 @@ def _join(tokens: list[str]) -> str:
 st.caption(T("intro"))
 c1, c2 = st.columns([1, 2])
 with c1:
+    task_labels = {n: T(f"task_{n}") for n in TASK_NAMES}      # fixed labels for format_func
     task = state.select("task", T("task"), list(TASK_NAMES), "translate",
-                        format_func=lambda n: T(f"task_{n}"), on_change=_reset_sentence)
+                        format_func=task_labels.get, on_change=_reset_sentence)
 if SENTENCE_KEY not in st.session_state and st.query_params.get("sentence") is None:
     st.session_state[SENTENCE_KEY] = TASKS[task].example
 with c2:
@@ -103,8 +104,9 @@ st.caption(T("model_info", layers=model.cfg.n_layers, d=model.cfg.d_model, heads
 if gold is None:
     st.warning(T("not_in_grammar"), icon=":material/warning:")
 
-section = state.section(("greedy", "beam", "teacher_forcing"), T("section_label"),
-                        format_func=lambda s: T(f"sec_{s}"))
+SECTIONS = ("greedy", "beam", "teacher_forcing")
+section_labels = {s: T(f"sec_{s}") for s in SECTIONS}
+section = state.section(SECTIONS, T("section_label"), format_func=section_labels.get)
 steps = _greedy(task, tuple(tokens))
 output = [s.chosen for s in steps]
 m1, m2 = st.columns(2)
@@ -123,12 +125,12 @@ if section == "greedy":
     with s1:
         k = st.slider(T("step"), 1, n, key=skey) if n >= 2 else 1
     with s2:
-        layer = st.selectbox(T("layer"), list(range(model.cfg.n_layers)), index=model.cfg.n_layers - 1,
-                             format_func=lambda i: f"{i + 1} / {model.cfg.n_layers}", key="generation:layer")
+        layer_labels = {i: f"{i + 1} / {model.cfg.n_layers}" for i in range(model.cfg.n_layers)}
+        layer = st.selectbox(T("layer"), list(layer_labels), index=model.cfg.n_layers - 1,
+                             format_func=layer_labels.get, key="generation:layer")
     with s3:
-        heads = ["mean", *range(model.cfg.n_heads)]
-        head = st.selectbox(T("head"), heads, key="generation:head",
-                            format_func=lambda h: T("head_mean") if h == "mean" else T("head_n", n=h + 1))
+        head_labels = {"mean": T("head_mean"), **{h: T("head_n", n=h + 1) for h in range(model.cfg.n_heads)}}
+        head = st.selectbox(T("head"), list(head_labels), key="generation:head", format_func=head_labels.get)
     step = steps[k - 1]
     w = step.cross[layer].mean(0) if head == "mean" else step.cross[layer, head]       # (k, S)
     rows = [f"{inp} → {out}" for inp, out in zip(step.dec_input, output[:k], strict=True)]

@@ -20,8 +20,12 @@ sid = st.session_state[SID_KEY]
 
 st.caption(T("intro"))
 
+# format_func gets fixed label dicts (evaluated now, in the current language)
+TASK_LABELS = {n: T(f"task_{n}") for n in TASK_NAMES}
+PE_LABELS = {v: T(f"pe_{v}") for v in ("sinusoidal", "learned", "none")}
+NORM_LABELS = {v: T(f"norm_{v}") for v in ("post", "pre")}
 task = state.select("task", T("task"), list(TASK_NAMES), "reverse", widget="segmented",
-                    format_func=lambda n: T(f"task_{n}"))
+                    format_func=TASK_LABELS.get)
 st.caption(T(f"task_desc_{task}"))
 
 with st.container(border=True):
@@ -33,9 +37,9 @@ with st.container(border=True):
     with c2:
         heads = state.select("heads", T("heads"), [1, 2, 4, 8], 4)
         pe = state.select("pe", T("pe"), ["sinusoidal", "learned", "none"], "sinusoidal",
-                          format_func=lambda v: T(f"pe_{v}"))
+                          format_func=PE_LABELS.get)
     with c3:
-        norm = state.select("norm", T("norm"), ["post", "pre"], "post", format_func=lambda v: T(f"norm_{v}"))
+        norm = state.select("norm", T("norm"), ["post", "pre"], "post", format_func=NORM_LABELS.get)
         warmup = state.select("warmup", T("warmup"), [0, 50, 100, 200, 400], 100)
     with c4:
         lr = state.select("lr", T("lr"), [0.0005, 0.001, 0.002, 0.005, 0.01], 0.002)
@@ -123,8 +127,8 @@ live()
 
 if runs and not active:
     with st.expander(T("remove")):
-        pick = st.selectbox(T("remove_pick"), [r.id for r in runs], key="lab-remove-pick",
-                            format_func=lambda i: next(r.label for r in runs if r.id == i))
+        run_labels = {r.id: r.label for r in runs}
+        pick = st.selectbox(T("remove_pick"), list(run_labels), key="lab-remove-pick", format_func=run_labels.get)
         if st.button(T("remove"), icon=":material/delete:", key="lab-remove"):
             REGISTRY.remove(sid, pick)
             st.rerun()

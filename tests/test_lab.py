@@ -91,3 +91,41 @@ def test_trained_translation_helper_is_exported():
     from model import checkpoint
 
     assert lab.trained_translation is checkpoint.trained_translation
+
+
+# -- the page (AppTest): renders in both languages; start and stop a tiny run ------------------
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_train_lab_page_start_and_stop(lang):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from demos.lab import REGISTRY
+    from i18n import t
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.query_params["lang"] = lang
+    for k, v in {"steps": "3000", "d_model": "32", "layers": "1", "task": "reverse"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/train_lab.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("common.page_train_lab", lang) in [e.value for e in at.title]
+    assert at.info[0].value == t("train_lab.no_runs", lang)
+    at.button(key="lab-start").click()
+    at.run()
+    sid = at.session_state["_lab_session"]
+    (run,) = REGISTRY.runs(sid)
+    assert run.active and run.cfg.task == "reverse" and run.cfg.d_model == 32 and run.cfg.steps == 3000
+    assert wait_for(lambda: run.snapshot()["step"] >= 5)
+    at.run()
+    assert at.button(key="lab-start").disabled                     # one run per session
+    at.button(key="lab-stop").click()
+    at.run()
+    assert not at.exception
+    run.join(10)
+    assert run.status == "stopped" and not run.thread.is_alive()
+    assert 5 <= run.snapshot()["step"] < 3000
+    assert not at.button(key="lab-start").disabled
