@@ -58,7 +58,9 @@ class Problem:
     card_id: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
+        # one line per problem: control characters / line breaks from the YAML are escaped
+        text = f"{self.file}:{self.line}: {self.reason}"
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass(frozen=True)
