@@ -61,6 +61,7 @@ else:
 link_slot = st.sidebar.empty()
 
 page.run()
+shell.settle_heap()  # once per page per process: keeps full GCs off later reruns (see ui/shell.py)
 
 # After the page ran, the URL holds its whole state: offer it as a link to copy.
 with link_slot.popover(shell.t("copy_link"), icon=":material/link:", width="stretch"):
