@@ -45,13 +45,14 @@ if section == "ffn":
     m1.metric(T("m_ffn"), f"{ffn:,}")
     m2.metric(T("m_attn"), f"{attn:,}")
     m3.metric(T("m_share"), f"{ffn / enc:.1%}")
-    plot.show(F.ffn_diagram(d, d_ff, title=T("diagram_title", d=d), in_label=T("in_label"),
-                            hidden_label=T("hidden_label"), out_label=T("out_label"), w1_label=T("w1"),
-                            w2_label=T("w2")), "diagram")
+    plot.show(plot.cached("diagram", (d, d_ff), lambda: F.ffn_diagram(
+        d, d_ff, title=T("diagram_title", d=d), in_label=T("in_label"), hidden_label=T("hidden_label"),
+        out_label=T("out_label"), w1_label=T("w1"), w2_label=T("w2"))), "diagram")
     parts = {T("p_self"): [attn, attn], T("p_cross"): [0, attn], T("p_ffn"): [ffn, ffn],
              T("p_norm"): [2 * D.layernorm_params(d), 3 * D.layernorm_params(d)]}
-    plot.show(F.param_bars([T("enc_layer"), T("dec_layer")], parts, title=T("params_title", d=d, d_ff=d_ff, h=h),
-                           y_title=T("params_y")), "params")
+    plot.show(plot.cached("params", (d, d_ff, h), lambda: F.param_bars(
+        [T("enc_layer"), T("dec_layer")], parts, title=T("params_title", d=d, d_ff=d_ff, h=h),
+        y_title=T("params_y"))), "params")
     real = real_counts(d, d_ff, h)
     rows = [("MultiHeadAttention", attn, real["attn"]), ("PositionwiseFeedForward", ffn, real["ffn"]),
             ("EncoderLayer", enc, real["encoder_layer"]), ("DecoderLayer", dec, real["decoder_layer"])]
@@ -73,12 +74,13 @@ elif section == "flops":
     m1.metric(T("m_total"), f"{total:.3g}")
     m2.metric(T("m_attn_share"), f"{(now['scores_qk'] + now['weights_v']) / total:.1%}")
     m3.metric(T("m_cross"), f"{cross:,}")
-    plot.show(F.flops_plot(grid, parts, n, cross, title=T("flops_title", d=d), x_title=T("flops_x"),
-                           y_title=T("flops_y"), cross_label=T("cross_label", n=f"{cross:,}"),
-                           current_label=T("current_label", n=f"{n:,}")), "flops")
-    plot.show(F.share_bar({T("f_proj"): float(now["proj_qkvo"]), T("f_qk"): float(now["scores_qk"]),
-                           T("f_av"): float(now["weights_v"]), T("f_ffn"): float(now["ffn"])},
-                          title=T("share_title", n=f"{n:,}"), x_title=T("share_x")), "share")
+    plot.show(plot.cached("flops", (d, d_ff, n), lambda: F.flops_plot(
+        grid, parts, n, cross, title=T("flops_title", d=d), x_title=T("flops_x"), y_title=T("flops_y"),
+        cross_label=T("cross_label", n=f"{cross:,}"), current_label=T("current_label", n=f"{n:,}"))), "flops")
+    plot.show(plot.cached("share", (d, d_ff, n), lambda: F.share_bar(
+        {T("f_proj"): float(now["proj_qkvo"]), T("f_qk"): float(now["scores_qk"]),
+         T("f_av"): float(now["weights_v"]), T("f_ffn"): float(now["ffn"])},
+        title=T("share_title", n=f"{n:,}"), x_title=T("share_x"))), "share")
 
 elif section == "memory":
     st.markdown(T("exp_memory"))
@@ -100,7 +102,8 @@ elif section == "memory":
         cols[i + 2].metric(T("m_all", t=t), D.human_bytes(float(D.attention_matrix_bytes(n, t, h, L, B))))
     st.caption(T("m_double", n=f"{2 * n:,}",
                  b=D.human_bytes(float(D.attention_matrix_bytes(2 * n, "fp32", h, L, B)))))
-    plot.show(F.memory_plot(grid, series, n, title=T("mem_title"), x_title=T("mem_x"), y_title=T("mem_y"),
-                            current_label=T("current_label", n=f"{n:,}")), "memory")
+    plot.show(plot.cached("memory", (n, h, L, B), lambda: F.memory_plot(
+        grid, series, n, title=T("mem_title"), x_title=T("mem_x"), y_title=T("mem_y"),
+        current_label=T("current_label", n=f"{n:,}"))), "memory")
 
 demo_footer(DEMO)
