@@ -10,6 +10,7 @@ from fsrs import Rating
 from questions.schema import TOPICS
 from study import export, scoring
 from study import scheduler as sched
+from study.store import StoreError
 from ui import profile, state
 
 try:
@@ -20,7 +21,7 @@ except ImportError:  # the shared renderer is not there yet
 T = "flashcards."
 RATING_NAMES = {Rating.Again: "again", Rating.Hard: "hard", Rating.Good: "good", Rating.Easy: "easy"}
 K_CURRENT, K_REVEALED, K_SHOWN, K_CRAM, K_CRAM_SIG, K_UPLOAD = (
-    "fc:current", "fc:revealed", "fc:shown_at", "fc:cram", "fc:cram_sig", "fc:upload")
+    "fc:current", "fc:revealed", "fc:shown_at", "fc:cram", "fc:cram_sig", "fc:uploaded")
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +66,8 @@ with c3:
         new_limit = st.number_input(t("new_per_day"), 0, 500, new_limit_now, step=5, key=f"fc:newlim:{me.id}",
                                     help=t("new_per_day_help"))
         if new_limit != new_limit_now:
-            store.set_setting(me.id, "new_per_day", int(new_limit))
+            with profile.saving(show=True):
+                store.set_setting(me.id, "new_per_day", int(new_limit))
         self_check = state.toggle("check", t("self_check"), False, help=t("self_check_help"))
 
 ids = [c.id for c in deck.cards if topic == "all" or c.topic == topic]
@@ -95,9 +97,10 @@ def _reveal() -> None:
 def _rate(qid: str, rating: int) -> None:
     shown = st.session_state.get(K_SHOWN) or time.time()
     duration = int(min(600.0, max(0.0, time.time() - shown)) * 1000)
-    rated = sched.rate(store, scheduler, me.id, qid, Rating(rating), duration_ms=duration)
-    st.session_state["fc:last"] = (qid, int(rating), fmt_interval(rated.interval))
-    _reset_card()
+    with profile.saving():  # refused (disk full, read-only): the card stays, the learner is told
+        rated = sched.rate(store, scheduler, me.id, qid, Rating(rating), duration_ms=duration)
+        st.session_state["fc:last"] = (qid, int(rating), fmt_interval(rated.interval))
+        _reset_card()
 
 
 def _rate_cram(qid: str, rating: int) -> None:
@@ -110,7 +113,9 @@ def _rate_cram(qid: str, rating: int) -> None:
 
 
 def _undo() -> None:
-    review = store.undo_last_review(me.id)
+    review = None
+    with profile.saving():
+        review = store.undo_last_review(me.id)
     if review is not None:
         st.session_state[K_CURRENT] = review.question_id
         st.session_state[K_REVEALED] = False
@@ -124,7 +129,8 @@ def _restart_cram() -> None:
 
 
 def _toggle_bookmark(qid: str, on: bool) -> None:
-    store.set_bookmark(me.id, qid, on)
+    with profile.saving():
+        store.set_bookmark(me.id, qid, on)
 
 
 # ---- pick the card ------------------------------------------------------------------------
@@ -193,8 +199,10 @@ else:
             st.html("<style>.st-key-fc_reveal_enter{display:none}</style>")
         else:
             rate_cb = _rate_cram if mode == "cram" else _rate
-            intervals = {} if mode == "cram" else sched.preview(
-                scheduler, sched.current_card(store, me.id, current, now), now)
+            intervals = {}
+            if mode != "cram":
+                with profile.saving(show=True):  # a card's first preview stores its id
+                    intervals = sched.preview(scheduler, sched.current_card(store, me.id, current, now), now)
             cols = st.columns(4)
             for col, rating in zip(cols, sched.RATINGS, strict=True):
                 label = t("rate_" + RATING_NAMES[rating])
@@ -255,9 +263,14 @@ with st.expander(t("export_import"), icon=":material/import_export:"):
         except export.ImportRejected as exc:
             st.session_state["fc:import_msg"] = ("error", t("import_failed", n=len(exc.errors)), exc.errors[:20])
         else:
-            store.replace_imported_cards(me.id, cards)
-            st.session_state["fc:import_msg"] = ("ok", t("import_ok", n=len(cards)), [])
-            st.rerun()
+            try:
+                store.replace_imported_cards(me.id, cards)
+            except StoreError as exc:
+                st.session_state[K_UPLOAD] = None  # the same file may be uploaded again
+                st.session_state["fc:import_msg"] = ("error", t("write_error", reason=profile.fault_reason(exc)), [])
+            else:
+                st.session_state["fc:import_msg"] = ("ok", t("import_ok", n=len(cards)), [])
+                st.rerun()
     msg = st.session_state.get("fc:import_msg")
     if msg:
         kind, text, errors = msg
@@ -265,4 +278,5 @@ with st.expander(t("export_import"), icon=":material/import_export:"):
             st.success(text, icon=":material/check:")
         else:
             st.error(text, icon=":material/error:")
-            st.code("\n".join(errors), language=None)
+            if errors:
+                st.code("\n".join(errors), language=None)

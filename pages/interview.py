@@ -201,10 +201,11 @@ else:
     answers: list[iv.Answer] = s["answers"]
     summary = iv.summarize(answers, deck.by_id)
     if s["saved"] is None:
-        s["saved"] = store.save_interview(
-            me.id, datetime.fromisoformat(s["started_at"]), datetime.now(UTC), s["config"], summary.to_dict(),
-            [InterviewAnswer(i, a.question_id, a.text, s["audio"].get(i), a.seconds, a.coverage, a.self_grade)
-             for i, a in enumerate(answers)])
+        with profile.saving(show=True):  # refused (disk full, read-only): told, retried on the next run
+            s["saved"] = store.save_interview(
+                me.id, datetime.fromisoformat(s["started_at"]), datetime.now(UTC), s["config"], summary.to_dict(),
+                [InterviewAnswer(i, a.question_id, a.text, s["audio"].get(i), a.seconds, a.coverage, a.self_grade)
+                 for i, a in enumerate(answers)])
     st.subheader(t("summary"))
     m1, m2, m3 = st.columns(3)
     m1.metric(t("mean_score"), f"{round(100 * summary.mean_score)}%")

@@ -12,6 +12,11 @@ up to `BUSY_TIMEOUT_MS` for the write lock.
 The file is identified by `PRAGMA application_id` and versioned by `PRAGMA user_version`
 (migrations in `MIGRATIONS`). A file that is not SQLite, belongs to another application, or
 comes from a newer version of this app raises `StoreError` and is left untouched.
+
+Faults: a write the disk refuses (full disk, read-only file or folder, I/O error, lock held too
+long) raises `StoreWriteError` (a `StoreError`) with a plain reason; the transaction is rolled
+back, so nothing half-written stays and everything committed before is still there. A progress
+file on a read-only disk or folder is refused at open with a reason that says so.
 """
 from __future__ import annotations
 
@@ -115,6 +120,45 @@ class StoreError(RuntimeError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class StoreWriteError(StoreError):
+    """A write was refused (disk full, read-only, I/O error, busy); it was rolled back, earlier
+    progress is intact. `kind` is "full" | "readonly" | "io" | "busy" | "other"."""
+
+    def __init__(self, path: Path, reason: str, kind: str) -> None:
+        super().__init__(path, reason)
+        self.kind = kind
+
+
+# SQLite primary result codes -> (kind, plain reason)
+_WRITE_FAULTS = {
+    13: ("full", "the disk is full, so nothing more can be saved (free some space and try again)"),
+    8: ("readonly", "the file or its folder is read-only, so nothing more can be saved"),
+    3: ("readonly", "the file or its folder is read-only, so nothing more can be saved"),
+    10: ("io", "a disk input/output error stopped the write"),
+    14: ("io", "the file can't be opened for writing"),
+    5: ("busy", "the file is busy (another program holds its write lock); try again"),
+    6: ("busy", "the file is busy (another program holds its write lock); try again"),
+}
+
+
+def _write_fault(path: Path, exc: sqlite3.Error) -> StoreWriteError | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    found = _WRITE_FAULTS.get(code & 0xFF)
+    if found is None:
+        return None
+    kind, reason = found
+    return StoreWriteError(path, reason, kind)
+
+
+def _read_only(path: Path) -> bool:
+    """The file, or the folder it would be created in, refuses writing (a read-only mount: even
+    root is refused; permission bits alone do not stop root)."""
+    target = path if path.exists() else path.parent
+    return target.exists() and not os.access(target, os.W_OK)
 
 
 @dataclass(frozen=True)
@@ -248,13 +292,20 @@ class SQLiteStore:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, committed (durably) on exit, rolled back on error."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # also after a failed COMMIT (e.g. the disk filled up)
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            fault = _write_fault(self.path, exc)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -294,6 +345,12 @@ class SQLiteStore:
                 self._migrate(conn, version)
         except sqlite3.DatabaseError as exc:
             self.close()
+            if _read_only(path):
+                raise StoreWriteError(path, "is on a read-only disk or folder, so progress can't be saved there",
+                                      "readonly") from exc
+            fault = _write_fault(path, exc)
+            if fault is not None and fault.kind == "full":
+                raise fault from exc
             raise StoreError(path, f"can't be read as a progress database ({exc})") from exc
         except StoreError:
             self.close()

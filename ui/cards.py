@@ -101,7 +101,10 @@ def bookmark_store() -> BookmarkStore:
 
 def _toggle_bookmark(store: BookmarkStore, card_id: str) -> None:
     # the store is bound at render time: a callback runs before the page has set up its learner
-    store.set_bookmarked(card_id, not store.is_bookmarked(card_id))
+    from ui import profile  # lazy: ui.profile imports this module
+
+    with profile.saving():  # a refused write (disk full, read-only) is told, not a traceback
+        store.set_bookmarked(card_id, not store.is_bookmarked(card_id))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,9 @@ stops the page with a clear message and is never overwritten.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import streamlit as st
 
 from study import Deck, load_cards, with_imported
@@ -16,6 +19,7 @@ DEFAULT_LEARNER = "default"
 _KEY = "_learner"
 _NEW_KEY = "_learner_new"
 _ERR_KEY = "_learner_err"
+_WRITE_ERR_KEY = "_store_write_err"
 
 
 @st.cache_resource(show_spinner=False)
@@ -29,13 +33,41 @@ def store() -> SQLiteStore:
     try:
         return _open(str(path.resolve()))
     except StoreError as exc:
-        st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=exc.reason),
+        st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=fault_reason(exc)),
                  icon=":material/database:")
         st.stop()
     except OSError as exc:
         st.error(shell.t("flashcards.store_error", path=str(path), reason=str(exc)), icon=":material/database:")
         st.stop()
     raise AssertionError  # unreachable
+
+
+@contextlib.contextmanager
+def saving(show: bool = False) -> Iterator[None]:
+    """Run store writes; a refused write (disk full, read-only file, ...) skips the rest of the
+    block and is told to the learner: right here when `show`, else by `show_write_error()` on the
+    next run (for widget callbacks). What was saved before stays saved."""
+    try:
+        yield
+    except StoreError as exc:
+        msg = shell.t("flashcards.write_error", reason=fault_reason(exc))
+        if show:
+            st.error(msg, icon=":material/save:")
+        else:
+            st.session_state[_WRITE_ERR_KEY] = msg
+
+
+def fault_reason(exc: StoreError) -> str:
+    """The reason of a store error in the page's language (the store's English text otherwise)."""
+    kind = getattr(exc, "kind", None)
+    return shell.t(f"flashcards.fault_{kind}") if kind in ("full", "readonly", "io", "busy") else exc.reason
+
+
+def show_write_error() -> None:
+    """Show (once) the message of a write refused in a callback."""
+    msg = st.session_state.pop(_WRITE_ERR_KEY, None)
+    if msg:
+        st.error(msg, icon=":material/save:")
 
 
 def bank() -> Deck:
@@ -66,10 +98,11 @@ def _create() -> None:
     if not name:
         st.session_state[_ERR_KEY] = shell.t("flashcards.learner_empty")
         return
-    p = store().get_or_create_profile(name)
-    st.session_state[_KEY] = p.name
-    st.session_state[_NEW_KEY] = ""
-    st.session_state.pop(_ERR_KEY, None)
+    with saving():
+        p = store().get_or_create_profile(name)
+        st.session_state[_KEY] = p.name
+        st.session_state[_NEW_KEY] = ""
+        st.session_state.pop(_ERR_KEY, None)
 
 
 def learner():
@@ -77,7 +110,12 @@ def learner():
     s = store()
     profiles = s.profiles()
     if not profiles:
-        profiles = [s.get_or_create_profile(DEFAULT_LEARNER)]
+        try:
+            profiles = [s.get_or_create_profile(DEFAULT_LEARNER)]
+        except StoreError as exc:
+            st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=fault_reason(exc)),
+                     icon=":material/database:")
+            st.stop()
     names = [p.name for p in profiles]
     if st.session_state.get(_KEY) not in names:
         raw = st.query_params.get("learner")
@@ -95,6 +133,7 @@ def learner():
         st.query_params["learner"] = name
     me = next(p for p in profiles if p.name == name)
     set_active(s, me.id)  # the shared card renderer's bookmark star uses this learner
+    show_write_error()
     return me
 
 
