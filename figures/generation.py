@@ -34,7 +34,13 @@ def attention_heatmap(weights: np.ndarray, x_labels: Sequence[str], y_labels: Se
         colorbar={"title": {"text": "α"}}))
     fig.update_xaxes(title_text=x_title, side="top", type="category")
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
-    return style(fig, title, height=height)
+    return _top_axis_room(style(fig, title, height=height))
+
+
+def _top_axis_room(fig: go.Figure) -> go.Figure:
+    """x axis on top: leave room between the title and the axis title."""
+    fig.update_layout(margin={"t": 150})
+    return fig
 
 
 def mask_heatmap(mask: np.ndarray, labels: Sequence[str], *, title: str, x_title: str, y_title: str,
@@ -49,7 +55,7 @@ def mask_heatmap(mask: np.ndarray, labels: Sequence[str], *, title: str, x_title
         hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>%{{text}}<extra></extra>"))
     fig.update_xaxes(title_text=x_title, side="top", type="category")
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
-    return style(fig, title, height=height)
+    return _top_axis_room(style(fig, title, height=height))
 
 
 def topk_bars(tokens: Sequence[str], probs: Sequence[float], chosen: str, *, title: str,
@@ -61,7 +67,7 @@ def topk_bars(tokens: Sequence[str], probs: Sequence[float], chosen: str, *, tit
         x=list(probs), y=toks, orientation="h", marker={"color": colors},
         text=[f"{p:.1%}" for p in probs], textposition="outside",
         hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x:.4f}}<extra></extra>"))
-    fig.update_xaxes(title_text=x_title, range=[0, 1.15], tickformat=".0%")
+    fig.update_xaxes(title_text=x_title, range=[0, 1.32], tickvals=[0, 0.25, 0.5, 0.75, 1.0], tickformat=".0%")
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
     return style(fig, title, height=height)
 

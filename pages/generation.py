@@ -120,7 +120,7 @@ if section == "greedy":
     n = len(steps)
     skey = "generation:step"
     if skey not in st.session_state or not 1 <= st.session_state[skey] <= n:
-        st.session_state[skey] = n
+        st.session_state[skey] = max(1, n - 1)      # the last real word (e.g. "now"), before <eos>
     s1, s2, s3 = st.columns([2, 1, 1])
     with s1:
         k = st.slider(T("step"), 1, n, key=skey) if n >= 2 else 1
@@ -142,14 +142,14 @@ if section == "greedy":
     left, right = st.columns([3, 2])
     with left:
         show(fg.attention_heatmap(w, tokens, rows, title=T("cross_title"), x_title=T("cross_x"),
-                                  y_title=T("cross_y"), height=260 + 34 * k), "cross")
+                                  y_title=T("cross_y"), height=300 + 40 * k), "cross")
         st.caption(T("cross_caption"))
     with right:
         show(fg.topk_bars(step.top_tokens, step.top_probs, step.chosen, title=T("topk_title"),
                           x_title=T("prob"), y_title=T("token"), height=360), "topk")
     show(fg.mask_heatmap(step.causal, step.dec_input, title=T("mask_title"), x_title=T("key"),
                          y_title=T("query"), allowed=T("allowed"), blocked=T("blocked"),
-                         height=220 + 30 * k), "mask")
+                         height=260 + 30 * k), "mask")
     st.caption(T("mask_caption"))
 
 elif section == "beam":

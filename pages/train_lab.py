@@ -54,7 +54,7 @@ active = [r for r in runs if r.active]
 
 def _label(n: int) -> str:
     return (f"#{n} {T(f'task_{task}')} · PE {T(f'pe_{pe}')} · {'Pre' if norm == 'pre' else 'Post'}-LN · "
-            f"wu {warmup} · lr {lr:g} · L{layers} h{heads} d{d_model}{'' if scaling else ' · no √d_k'}")
+            f"wu {warmup} · lr {lr:g} · {layers}L {heads}h d{d_model}{'' if scaling else ' · no √d_k'}")
 
 
 def _start() -> None:
@@ -97,6 +97,9 @@ def live() -> None:
         st.info(T("no_runs"), icon=":material/science:")
         return
     snaps = [r.snapshot() for r in runs]
+    for s in snaps:                   # legend without the task name: "#2 · PE None · Post-LN · …"
+        num, _, rest = s["label"].partition(" ")
+        s["legend"] = f"{num} · {rest.partition(' · ')[2]}" if " · " in rest else s["label"]
     cur_run = next((r for r in runs if r.active), runs[-1])
     cur = cur_run.snapshot()
     text = T("progress", step=cur["step"], total=cur["total"], loss=_fmt(cur["loss"]),
