@@ -74,15 +74,16 @@ def topk_bars(tokens: Sequence[str], probs: Sequence[float], chosen: str, *, tit
 
 def beam_scores(hyps: Sequence[tuple[str, float]], *, title: str, x_title: str, y_title: str,
                 height: int = 340) -> go.Figure:
-    """Final beam hypotheses (text, normalised log-prob score), best first."""
+    """Final beam hypotheses (text, normalised log-prob score s), best first. Bars show exp(s), so
+    the best hypothesis has the longest bar; the text gives s itself."""
     labels = _unique([h for h, _ in hyps])
     scores = [s for _, s in hyps]
     fig = go.Figure(go.Bar(
-        x=scores, y=labels, orientation="h",
+        x=list(np.exp(scores)), y=labels, orientation="h",
         marker={"color": [PALETTE[1]] + [PALETTE[0]] * (len(hyps) - 1)},
-        text=[f"{s:.3f}" for s in scores], textposition="auto",
+        text=[f"s = {s:.3f}" for s in scores], textposition="outside", cliponaxis=False,
         hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x:.4f}}<extra></extra>"))
-    fig.update_xaxes(title_text=x_title)
+    fig.update_xaxes(title_text=x_title, range=[0, 1.25])
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
     return style(fig, title, height=height)
 
