@@ -18,24 +18,25 @@ def _p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
-def _change_a_widget(at: AppTest, i: int) -> bool:
-    """Change one widget on the page (alternating values); False when the page has none."""
+def _change_a_widget(at: AppTest, i: int) -> str:
+    """Change one widget on the page (alternating values): returns which one ("slider 'd_model'"),
+    or "" when the page has none."""
     for sl in at.slider:
         lo, hi = sl.min, sl.max
         sl.set_value(lo if i % 2 else hi)
-        return True
+        return f"slider {sl.label!r}"
     for sb in at.selectbox:
         if len(sb.options) > 1:
             sb.select_index(i % len(sb.options))
-            return True
+            return f"selectbox {sb.label!r}"
     for tg in at.toggle:
         tg.set_value(bool(i % 2))
-        return True
+        return f"toggle {tg.label!r}"
     for rd in at.radio:
         if len(rd.options) > 1:
             rd.set_value(rd.options[i % len(rd.options)])
-            return True
-    return False
+            return f"radio {rd.label!r}"
+    return ""
 
 
 def time_page(page_id: str | None, reps: int) -> dict:
@@ -52,7 +53,7 @@ def time_page(page_id: str | None, reps: int) -> dict:
             at.switch_page(f"pages/{page_id}.py")
             at.run()
     times = []
-    widget = True
+    widget = ""
     for i in range(reps):
         widget = _change_a_widget(at, i)
         t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def time_page(page_id: str | None, reps: int) -> dict:
         if at.exception:
             raise RuntimeError(f"{page_id}: {at.exception[0].value}")
     return {"p95_ms": round(_p95(times), 2), "median_ms": round(statistics.median(times), 2),
-            "widget_changed": widget}
+            "widget_changed": bool(widget), "widget": widget}
 
 
 def run(quick: bool = False) -> dict:
@@ -77,6 +78,7 @@ def rows(result: dict) -> list[tuple[str, str]]:
     out = [("empty page p95", f"{result['empty_page_p95_ms']:.1f} ms")]
     for pid, v in result["pages"].items():
         flag = "" if v["p95_ms"] <= 150 else "  > 150 ms target"
-        note = "" if v["widget_changed"] else " (no widget: plain rerun)"
-        out.append((f"page {pid} p95", f"{v['p95_ms']:.1f} ms  (x{v['ratio_to_empty']} empty){note}{flag}"))
+        note = f"  {v['widget']}" if v["widget_changed"] else "  (no widget: plain rerun)"
+        out.append((f"page {pid} p95", f"{v['p95_ms']:.1f} ms  median {v['median_ms']:.1f} ms"
+                    f"  (x{v['ratio_to_empty']} empty){flag}{note}"))
     return out
