@@ -136,6 +136,18 @@ def _lint(raw: dict) -> list[str]:
     return [f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in lint(raw)]
 
 
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(")
+
+
+def _remote_content(raw: dict) -> list[str]:
+    """Markdown images in an imported card: they would make every viewer's browser fetch a URL
+    chosen by whoever wrote the file (cards are rendered as Markdown)."""
+    from questions.validate import _strings
+
+    return [f"{'.'.join(map(str, loc))}: Markdown images are not allowed in imported cards"
+            for loc, text in _strings(raw) if _MD_IMAGE.search(text)]
+
+
 def parse_import(data: bytes, reserved_ids: Iterable[str] = ()) -> list[dict]:
     """Validate an uploaded YAML bank; the cards as plain dicts, or ImportRejected (all or nothing).
 
@@ -177,6 +189,7 @@ def parse_import(data: bytes, reserved_ids: Iterable[str] = ()) -> list[dict]:
                 errors.append(f"{label}: {loc}: {msg}" if loc else f"{label}: {msg}")
             continue
         errors.extend(f"{label}: {m}" for m in _lint(item))
+        errors.extend(f"{label}: {m}" for m in _remote_content(item))
         if card.id in reserved:
             errors.append(f"{label}: id is already used by the built-in bank")
         if card.id in seen:

@@ -401,3 +401,12 @@ def test_generation_page_input(generation_models, text: str) -> None:
             assert 1 <= len(parsed.tokens) <= parsed.max_tokens
             steps = G.greedy_steps(net, sv, tv, parsed.tokens, max_len=4)
             assert 1 <= len(steps) <= 4 and steps[0].cross.shape[-1] == len(parsed.tokens)
+
+
+def test_import_rejects_markdown_images() -> None:
+    """Cards render as Markdown: an image would make every viewer's browser fetch the author's URL."""
+    card = _valid_card("my-card")
+    card["answer"]["en"] = "see ![x](http://127.0.0.1:9/x.png)"
+    with pytest.raises(ImportRejected) as exc:
+        parse_import(yaml.safe_dump([card], allow_unicode=True).encode())
+    assert exc.value.errors == ["card 1 ('my-card'): answer.en: Markdown images are not allowed in imported cards"]
