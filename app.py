@@ -1,6 +1,8 @@
 """Transformer Interview Lab: entry point. Run with `streamlit run app.py`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 import torch
 
@@ -11,7 +13,7 @@ from ui.nav import PAGES
 # background training run) more threads only oversubscribe this 2-core machine.
 torch.set_num_threads(1)
 
-st.set_page_config(page_title="Transformer Interview Lab", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="Transformer Interview Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
 
 lang = shell.init_lang()
 
