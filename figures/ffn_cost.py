@@ -15,20 +15,24 @@ def ffn_diagram(d: int, d_ff: int, *, title: str, in_label: str, hidden_label: s
                 w1_label: str, w2_label: str) -> go.Figure:
     """Three bars whose heights are proportional to d, d_ff, d, with the two weight matrices between."""
     h_in, h_hid = 1.0, d_ff / d
-    fig = go.Figure()
     xs = (0.0, 1.5, 3.0)
     heights = (h_in, h_hid, h_in)
     colors = (PALETTE[0], PALETTE[3], PALETTE[0])
     labels = (f"{in_label}<br>{d}", f"{hidden_label}<br>{d_ff}", f"{out_label}<br>{d}")
+    # shapes and annotations go in at once: plotly re-validates the whole list on every add_*
+    shapes, notes = [], []
     for x, h, c, lab in zip(xs, heights, colors, labels, strict=True):
-        fig.add_shape(type="rect", x0=x - 0.25, x1=x + 0.25, y0=-h / 2, y1=h / 2, fillcolor=c, opacity=0.85,
-                      line={"width": 0})
-        fig.add_annotation(x=x, y=-h / 2 - 0.15, text=lab, showarrow=False, yanchor="top", font={"size": 16})
+        shapes.append({"type": "rect", "x0": x - 0.25, "x1": x + 0.25, "y0": -h / 2, "y1": h / 2, "fillcolor": c,
+                       "opacity": 0.85, "line": {"width": 0}})
+        notes.append({"x": x, "y": -h / 2 - 0.15, "text": lab, "showarrow": False, "yanchor": "top",
+                      "font": {"size": 16}})
     for x0, x1, lab, params in ((xs[0], xs[1], w1_label, d * d_ff + d_ff), (xs[1], xs[2], w2_label, d_ff * d + d)):
-        fig.add_annotation(x=x1 - 0.3, y=0, ax=x0 + 0.3, ay=0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=3, arrowsize=1.5, arrowwidth=2.5, arrowcolor="#1d2330")
-        fig.add_annotation(x=(x0 + x1) / 2, y=0.12, text=f"{lab}<br>{params:,}", showarrow=False,
-                           yanchor="bottom", font={"size": 15})
+        notes.append({"x": x1 - 0.3, "y": 0, "ax": x0 + 0.3, "ay": 0, "xref": "x", "yref": "y", "axref": "x",
+                      "ayref": "y", "showarrow": True, "arrowhead": 3, "arrowsize": 1.5, "arrowwidth": 2.5,
+                      "arrowcolor": "#1d2330"})
+        notes.append({"x": (x0 + x1) / 2, "y": 0.12, "text": f"{lab}<br>{params:,}", "showarrow": False,
+                      "yanchor": "bottom", "font": {"size": 15}})
+    fig = go.Figure(layout={"shapes": shapes, "annotations": notes})
     # invisible points give hover values
     fig.add_trace(go.Scatter(x=list(xs), y=[0, 0, 0], mode="markers", marker={"opacity": 0},
                              text=[in_label, hidden_label, out_label], customdata=[d, d_ff, d],
