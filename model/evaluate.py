@@ -1,8 +1,10 @@
 """Evaluate every shipped checkpoint on freshly generated examples: `python -m model.evaluate [--json]`.
 
 Exact match of greedy decoding against the task's correct output, on `--n` sentences from the
-held-out stream (model.data.EVAL_SEED, or --seed). With --json the last line printed is
-{"tasks": {NAME: {"exact_match": ..., "n": ...}}}.
+held-out stream (model.data.EVAL_SEED, or --seed). Every shipped checkpoint is evaluated: one per
+task (model/checkpoints/TASK.pt) and the variants of model.train.VARIANTS (e.g.
+reverse-learned-pe.pt, evaluated on the reverse task). With --json the last line printed is
+{"tasks": {NAME: {"exact_match": ..., "n": ..., "task": TASK}}} (NAME = checkpoint file stem).
 """
 from __future__ import annotations
 
@@ -13,16 +15,19 @@ import time
 import torch
 
 from model.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
-from model.data import EVAL_SEED, TASKS, examples
-from model.train import exact_match
+from model.data import EVAL_SEED, examples
+from model.train import CHECKPOINTS, exact_match
 
 
-def evaluate(task: str, n: int = 1000, seed: int = EVAL_SEED) -> dict:
-    model, (sv, tv), meta = load_checkpoint(task, cached=False)
+def evaluate(name: str, n: int = 1000, seed: int = EVAL_SEED) -> dict:
+    """name: a task or a variant (a key of model.train.CHECKPOINTS)."""
+    task = CHECKPOINTS[name]
+    model, (sv, tv), meta = load_checkpoint(name, cached=False)
     t0 = time.perf_counter()
     em = exact_match(model, sv, tv, examples(task, n, seed))
-    return {"exact_match": em, "n": n, "seed": seed, "seconds": round(time.perf_counter() - t0, 3),
-            "train_seconds": meta.get("train_seconds"), "train_steps": meta.get("steps")}
+    return {"exact_match": em, "n": n, "seed": seed, "task": task, "seconds": round(time.perf_counter() - t0, 3),
+            "train_seconds": meta.get("train_seconds"), "train_steps": meta.get("steps"),
+            "pos_encoding": model.cfg.pos_encoding}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,20 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     results: dict[str, dict] = {}
     errors: dict[str, str] = {}
-    for task in TASKS:
-        if not (CHECKPOINT_DIR / f"{task}.pt").exists():
+    for name in CHECKPOINTS:
+        if not (CHECKPOINT_DIR / f"{name}.pt").exists():
             continue
         try:
-            r = evaluate(task, args.n, args.seed)
+            r = evaluate(name, args.n, args.seed)
         except CheckpointError as exc:
-            errors[task] = str(exc)
-            print(f"{task:10s} ERROR {exc}")
+            errors[name] = str(exc)
+            print(f"{name:18s} ERROR {exc}")
             continue
-        results[task] = r
-        print(f"{task:10s} exact match {r['exact_match']:7.2%}  on {r['n']} fresh examples "
-              f"(seed {r['seed']}, {r['seconds']:.1f} s; trained {r['train_steps']} steps in {r['train_seconds']} s)")
+        results[name] = r
+        print(f"{name:18s} exact match {r['exact_match']:7.2%}  on {r['n']} fresh {r['task']} examples "
+              f"(seed {r['seed']}, PE {r['pos_encoding']}, {r['seconds']:.1f} s; "
+              f"trained {r['train_steps']} steps in {r['train_seconds']} s)")
     if args.json:
-        out: dict = {"tasks": {k: {"exact_match": v["exact_match"], "n": v["n"]} for k, v in results.items()}}
+        out: dict = {"tasks": {k: {"exact_match": v["exact_match"], "n": v["n"], "task": v["task"]}
+                               for k, v in results.items()}}
         if errors:
             out["errors"] = errors
         print(json.dumps(out, ensure_ascii=False))

@@ -1,6 +1,7 @@
 """Train our Transformer on a toy task: `python -m model.train --task NAME [--steps N] [--out PATH]`.
 
     python -m model.train --task translate        # trains, evaluates, saves model/checkpoints/translate.pt
+    python -m model.train --task reverse --pe learned   # -> model/checkpoints/reverse-learned-pe.pt
 
 The loop (also used by the training lab, demos/lab.py, in a background thread):
   * batches are generated on the fly from a seeded stream (model.data), padded with <pad>;
@@ -35,7 +36,7 @@ from model.transformer import Transformer, TransformerConfig
 from model.vocab import Vocab
 
 __all__ = ["TrainConfig", "LogRow", "TrainResult", "DEFAULTS", "default_config", "train", "make_vocabs",
-           "encode_batch", "exact_match", "build_model", "VAL_SEED"]
+           "encode_batch", "exact_match", "build_model", "VAL_SEED", "VARIANTS", "CHECKPOINTS"]
 
 VAL_SEED = 4242
 
@@ -85,9 +86,22 @@ DEFAULTS: dict[str, dict] = {
 }
 
 
+# Extra shipped checkpoints beside the one per task: file stem -> (task, config overrides).
+# reverse-learned-pe: the positional-encoding page shows its trained pos_embed beside the sinusoid.
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "reverse-learned-pe": ("reverse", {"pos_encoding": "learned", "steps": 2000}),
+}
+# Every shipped checkpoint: file stem (model/checkpoints/STEM.pt) -> task it is evaluated on.
+CHECKPOINTS: dict[str, str] = {**{t: t for t in TASKS}, **{v: t for v, (t, _) in VARIANTS.items()}}
+
+
 def default_config(task: str, **overrides) -> TrainConfig:
+    """The tuned config of a task, or of a variant name (VARIANTS), with overrides on top."""
+    if task in VARIANTS:
+        base, extra = VARIANTS[task]
+        return TrainConfig(task=base, **{**DEFAULTS.get(base, {}), **extra, **overrides})
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(CHECKPOINTS)}")
     return TrainConfig(task=task, **{**DEFAULTS.get(task, {}), **overrides})
 
 
@@ -256,16 +270,23 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", required=True, choices=list(TASKS))
+    ap.add_argument("--task", required=True, choices=list(CHECKPOINTS),
+                    help="a task, or a shipped variant (reverse-learned-pe = reverse with learned PE)")
     ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--pe", choices=["sinusoidal", "learned", "none"], default=None,
+                    help="positional encoding (default: the task's; a non-default one names the file TASK-PE-pe.pt)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-n", type=int, default=1000, help="held-out sentences for the final score")
-    ap.add_argument("--out", default=None, help="checkpoint path (default model/checkpoints/TASK.pt)")
+    ap.add_argument("--out", default=None, help="checkpoint path (default model/checkpoints/NAME.pt)")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cfg = default_config(args.task, **({"steps": args.steps} if args.steps else {}))
-    print(f"task={cfg.task}  threads={torch.get_num_threads()}  config: d_model={cfg.d_model} heads={cfg.n_heads} "
+    overrides = {**({"steps": args.steps} if args.steps else {}), **({"pos_encoding": args.pe} if args.pe else {})}
+    name = args.task
+    if args.task in TASKS and args.pe not in (None, "sinusoidal"):
+        name = f"{args.task}-{args.pe}-pe"          # --task reverse --pe learned == reverse-learned-pe
+    cfg = default_config(name if name in VARIANTS else args.task, **overrides)
+    print(f"checkpoint={name}  task={cfg.task}  pe={cfg.pos_encoding}  threads={torch.get_num_threads()}  config: d_model={cfg.d_model} heads={cfg.n_heads} "
           f"layers={cfg.n_layers}+{cfg.n_layers} d_ff={cfg.d_ff} lr={cfg.lr} warmup={cfg.warmup} "
           f"batch={cfg.batch_size} max steps={cfg.steps}", flush=True)
     res = train(cfg, on_log=lambda r: _progress(r, cfg.steps))
@@ -280,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TOTAL train time {res.seconds:.1f} s  -> target 99% within 60 s: "
           f"{'OK' if em >= 0.99 and res.seconds <= 60 else 'MISSED'}")
     if not args.no_save:
-        meta = {**res.meta(), "heldout_exact_match": em, "heldout_n": len(held), "torch_threads": args.threads}
-        path = checkpoint.save_checkpoint(res.model, res.src_vocab, res.tgt_vocab, meta, args.out or cfg.task)
+        meta = {**res.meta(), "checkpoint": name, "heldout_exact_match": em, "heldout_n": len(held), "torch_threads": args.threads}
+        path = checkpoint.save_checkpoint(res.model, res.src_vocab, res.tgt_vocab, meta, args.out or name)
         print(f"saved {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0 if em >= 0.99 else 1
 

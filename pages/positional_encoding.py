@@ -112,6 +112,16 @@ elif section == "similarity":
                                     title=T("dist_title"), x_title=T("distance"), y_title=T("sim_value"),
                                     anchor_label=T("anchor"), formula_label=T("closed_form")), "distance")
         st.caption(T("dist_caption"))
+    found = learned()
+    if found is not None:            # the trained model's learned table: cosine similarity of positions
+        name, table = found
+        unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+        left, right = st.columns(2)
+        with left:
+            plot.show(F.similarity_heatmap(unit @ unit.T, title=T("learned_sim_title"), x_title=pos_t, y_title=pos_t,
+                                           value=T("cosine")), "learned_similarity")
+        with right:
+            st.caption(T("learned_sim_caption", name=name, n=len(table)))
 
 elif section == "rotation":
     st.markdown(T("exp_rotation"))
