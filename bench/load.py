@@ -9,13 +9,14 @@ installed `streamlit` package). It asks for a page (`BackMsg.rerun_script` with 
 `ClientState`), reads the widgets of that run from the ForwardMsg deltas (their ids and
 options), and then, after a think time, changes one of them (slider, select box, radio,
 segmented control, toggle, number input) by sending a rerun with the widget's new value,
-now and then moving to another demo page. One session in four studies flashcards instead:
+now and then moving to another demo page. One session in four (the 2nd, 6th, ...) studies flashcards instead:
 it creates its own learner, then reveals the card and rates it (button clicks are trigger
 values), which writes reviews to the progress store.
 
 Latency of an interaction = from sending the BackMsg to the ForwardMsg `script_finished`
 that ends the run (a run the script restarts with st.rerun counts until the final finish).
-Errors: exceptions in the deltas, `st.error` messages, disconnects, timeouts, failed connects.
+Errors: exceptions in the deltas, disconnects, timeouts, failed connects (the app's own
+`st.error` messages are counted apart: some demos show one on purpose).
 Memory: the server process's RSS (/proc/<pid>/status VmRSS) sampled over time; with `--url`
 the server's pid is found from its listening port.
 
@@ -143,12 +144,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def spawned_server(server_args: list[str], env: dict[str, str]):
-    """`streamlit run app.py` on a free loopback port (progress store in a temp dir unless
-    TIL_DB is given); yields (base URL, pid)."""
+def spawned_server(server_args: list[str], env: dict[str, str], db: str | None = None):
+    """`streamlit run app.py` on a free loopback port (progress store `db`, else a new temp
+    file, unless TIL_DB is in `env`); yields (base URL, pid)."""
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="til-load-")
-    full_env = {**os.environ, "TIL_DB": os.path.join(tmp, "progress.sqlite3"), **env}
+    full_env = {**os.environ, "TIL_DB": db or os.path.join(tmp, "progress.sqlite3"), **env}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
     for arg in server_args:
@@ -197,17 +198,29 @@ class Widget:
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)  # kind -> ms
+    by_page: dict[str, list[float]] = field(default_factory=dict)  # page -> ms (interactions)
+    slowest: list[tuple[float, str]] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     ratings: int = 0
+    error_messages: dict[str, int] = field(default_factory=dict)  # st.error texts shown by the app
 
-    def add(self, kind: str, ms: float) -> None:
+    def add(self, kind: str, ms: float, page: str, what: str) -> None:
         self.latencies.setdefault(kind, []).append(ms)
+        if kind != "first_load":
+            self.by_page.setdefault(page, []).append(ms)
+        self.slowest = sorted([*self.slowest, (round(ms, 1), f"{page}: {kind} {what}")], reverse=True)[:10]
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
         if len(self.examples) < 20:
             self.examples.append(f"{kind}: {detail}"[:300])
+
+
+def _value_text(ws: WidgetState) -> str:
+    kind = ws.WhichOneof("value")
+    value = getattr(ws, kind) if kind else None
+    return ",".join(map(str, value.data))[:40] if hasattr(value, "data") else str(value)[:40]
 
 
 class RunFailed(Exception):
@@ -263,7 +276,8 @@ class Session:
         await self._until_finished(t0 + self.timeout)
         ms = (time.perf_counter() - t0) * 1000
         self.values = {wid: v for wid, v in self.values.items() if wid in self.widgets}
-        self.stats.add(kind, ms)
+        what = ", ".join(f"{ws.id.split('-', 2)[-1]}={_value_text(ws)}" for ws in set_values)
+        self.stats.add(kind, ms, self.page, what)
         return ms
 
     async def _until_finished(self, deadline: float) -> None:
@@ -298,8 +312,8 @@ class Session:
             if not el.exception.is_warning:
                 self.stats.error("exception", f"{self.page}: {el.exception.type}: {el.exception.message}")
             return
-        if etype == "alert" and el.alert.format == Alert.ERROR:
-            self.stats.error("st.error", f"{self.page}: {el.alert.body}")
+        if etype == "alert" and el.alert.format == Alert.ERROR:  # the app's own message: counted, not an error
+            self.stats.error_messages[el.alert.body[:80]] = self.stats.error_messages.get(el.alert.body[:80], 0) + 1
             return
         if etype in WIDGET_KINDS or etype in OTHER_WIDGETS:
             proto = getattr(el, etype)
@@ -396,14 +410,15 @@ class Session:
 
 
 async def run_session(index: int, ws_url: str, stop_at: float, think: float, stats: Stats, seed: int,
-                      timeout: float, run_tag: str, ready: list[int]) -> None:
+                      timeout: float, run_tag: str, ready: list[int], settled: list[int]) -> None:
     rng = random.Random(seed * 1000 + index)
-    study = index % 4 == 3
+    study = index % 4 == 1  # one session in four studies (with 2 sessions: one of each)
     s = Session(ws_url, index, stats, rng, timeout)
     try:
         await s.open()
     except Exception as exc:  # noqa: BLE001 - any failure to connect is an error to report
         stats.error("connect", repr(exc))
+        settled.append(index)
         return
     try:
         page = STUDY_PAGE if study else DEMO_PAGES[index % len(DEMO_PAGES)]
@@ -411,6 +426,7 @@ async def run_session(index: int, ws_url: str, stop_at: float, think: float, sta
         if study:
             await s.study_start(f"load-{run_tag}-{index}")
         ready.append(index)
+        settled.append(index)
         while True:
             pause = think * rng.uniform(0.5, 1.5)
             if time.perf_counter() + pause >= stop_at:
@@ -424,6 +440,8 @@ async def run_session(index: int, ws_url: str, stop_at: float, think: float, sta
     except RunFailed as exc:
         stats.error("protocol", f"session {index}: {exc}")
     finally:
+        if index not in settled:
+            settled.append(index)
         await s.close()
 
 
@@ -461,44 +479,63 @@ async def warm_up(ws_url: str, pages: list[str], timeout: float) -> None:
         await s.close()
 
 
-async def load(ws_url: str, pid: int | None, sessions: int, seconds: float, think: float, ramp: float,
+def _sum(values: list[float | None]) -> float | None:
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+async def load(targets: list[tuple[str, int | None]], sessions: int, seconds: float, think: float, ramp: float,
                seed: int, timeout: float, sample_every: float, warm: bool) -> dict:
+    """Run the sessions against `targets` [(websocket URL, server pid)]: session i sticks to
+    target i % len(targets), as a sticky load balancer would place it. RSS and CPU are summed
+    over the targets' processes."""
+    pids = [pid for _, pid in targets]
+    have_pids = all(pids)
+
+    def rss_all() -> float | None:
+        return _sum([rss_mb(p) for p in pids]) if have_pids else None
+
+    def cpu_all() -> float | None:
+        return _sum([cpu_seconds(p) for p in pids]) if have_pids else None
+
     if warm:
-        await warm_up(ws_url, [*DEMO_PAGES, STUDY_PAGE], timeout)
+        for ws_url, _ in targets:
+            await warm_up(ws_url, [*DEMO_PAGES, STUDY_PAGE], timeout)
     stats = Stats()
     samples: list[tuple[float, float]] = []
     t_start = time.perf_counter()
-    cpu0, client0, load0 = (cpu_seconds(pid) if pid else None), time.process_time(), os.getloadavg()
-    baseline = rss_mb(pid) if pid else None
+    cpu0, client0, load0 = cpu_all(), time.process_time(), os.getloadavg()
+    baseline = rss_all()
     stop_at = t_start + seconds
     ready: list[int] = []
+    settled: list[int] = []
     ramp_done: dict[str, float] = {}
+    tag = f"{seed}-{int(time.time())}"
 
     async def sampler() -> None:
         while True:
-            if pid:
-                mb = rss_mb(pid)
-                if mb is not None:
-                    samples.append((round(time.perf_counter() - t_start, 1), round(mb, 1)))
-            if len(ready) == sessions and "t" not in ramp_done and pid:
-                ramp_done["t"] = round(time.perf_counter() - t_start, 1)
-                ramp_done["mb"] = rss_mb(pid) or 0.0
+            mb = rss_all()
+            if mb is not None:
+                samples.append((round(time.perf_counter() - t_start, 1), round(mb, 1)))
+                if len(settled) == sessions and "t" not in ramp_done:
+                    ramp_done["t"] = round(time.perf_counter() - t_start, 1)
+                    ramp_done["mb"] = mb
             await asyncio.sleep(sample_every)
 
     async def start(i: int) -> None:
         await asyncio.sleep(ramp * i / max(1, sessions))
-        await run_session(i, ws_url, stop_at, think, stats, seed, timeout, f"{seed}-{int(time.time())}", ready)
+        ws_url = targets[i % len(targets)][0]
+        await run_session(i, ws_url, stop_at, think, stats, seed, timeout, tag, ready, settled)
 
     sampler_task = asyncio.create_task(sampler())
     await asyncio.gather(*(start(i) for i in range(sessions)))
     elapsed = time.perf_counter() - t_start
-    end_mb = rss_mb(pid) if pid else None
+    end_mb = rss_all()
     sampler_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sampler_task
-    if pid and end_mb is not None:
+    if end_mb is not None:
         samples.append((round(elapsed, 1), round(end_mb, 1)))
-    cpu1 = cpu_seconds(pid) if pid else None
+    cpu1 = cpu_all()
 
     interactions = [ms for k, xs in stats.latencies.items() if k != "first_load" for ms in xs]
     mbs = [mb for _, mb in samples]
@@ -517,12 +554,15 @@ async def load(ws_url: str, pid: int | None, sessions: int, seconds: float, thin
     }
     return {
         "sessions": sessions, "seconds": seconds, "elapsed_s": round(elapsed, 1), "think_s": think,
-        "ramp_s": ramp, "url": ws_url, "server_pid": pid,
+        "ramp_s": ramp, "urls": [u for u, _ in targets], "server_pids": pids, "processes": len(targets),
         "sessions_ready": len(ready),
         "interactions": summary(interactions, elapsed),
         "by_kind": {k: summary(v, elapsed) for k, v in sorted(stats.latencies.items())},
+        "by_page": {k: summary(v, elapsed) for k, v in sorted(stats.by_page.items())},
+        "slowest": stats.slowest,
         "ratings": stats.ratings,
         "errors": {"total": sum(stats.errors.values()), **stats.errors, "examples": stats.examples},
+        "app_error_messages": stats.error_messages,
         "memory": memory,
         "server_cpu_s": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None,
         "server_cpu_util": round((cpu1 - cpu0) / elapsed, 2) if cpu0 is not None and cpu1 is not None else None,
@@ -535,11 +575,15 @@ async def load(ws_url: str, pid: int | None, sessions: int, seconds: float, thin
 def print_human(r: dict) -> None:
     i, m, e = r["interactions"], r["memory"], r["errors"]
     print(f"{r['sessions']} sessions, {r['elapsed_s']} s, think {r['think_s']} s; "
-          f"{r['sessions_ready']} sessions loaded their page; server pid {r['server_pid']}")
+          f"{r['sessions_ready']} sessions loaded their page; {r['processes']} server process(es) {r['server_pids']}")
     print(f"{'kind':<12}{'count':>7}{'per_s':>8}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}  (ms)")
     for k, v in [("ALL", i), *r["by_kind"].items()]:
         print(f"{k:<12}{v['count']:>7}{v['per_s'] or 0:>8}{v['p50_ms'] or 0:>9}{v['p95_ms'] or 0:>9}"
               f"{v['p99_ms'] or 0:>9}{v['max_ms'] or 0:>9}")
+    print("by page:")
+    for k, v in r["by_page"].items():
+        print(f"  {k:<22}{v['count']:>6}{v['p50_ms'] or 0:>9}{v['p95_ms'] or 0:>9}{v['max_ms'] or 0:>9}")
+    print("slowest:", "; ".join(f"{ms} ms {what}" for ms, what in r["slowest"][:5]))
     print(f"errors: {e['total']} " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("total", "examples")))
     for ex in e["examples"][:5]:
         print(f"  - {ex}")
@@ -555,12 +599,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=10, help=f"concurrent sessions (1..{MAX_SESSIONS})")
     ap.add_argument("--seconds", type=float, default=60, help=f"duration (1..{MAX_SECONDS})")
     where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8501")
-    where.add_argument("--spawn", action="store_true", help="start a fresh server for the run")
+    where.add_argument("--url", action="append", help="a running server on loopback, e.g. http://127.0.0.1:8501 "
+                       "(repeat for several processes: sessions are spread over them, each sticking to one)")
+    where.add_argument("--spawn", action="store_true", help="start fresh server(s) for the run")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="with --spawn: app processes (1..4) sharing one progress store; sessions stick to one")
     ap.add_argument("--server-arg", action="append", default=[], metavar="OPTION=VALUE",
                     help="with --spawn: a streamlit option, e.g. runner.postScriptGC=true")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="with --spawn: server env")
-    ap.add_argument("--pid", type=int, help="server pid for RSS/CPU (default: found from the port)")
+    ap.add_argument("--pid", type=int, action="append", help="server pid(s) for RSS/CPU (default: found from the port)")
     ap.add_argument("--think", type=float, default=2.0,
                     help="mean think time between a session's interactions, s (uniform 0.5x..1.5x)")
     ap.add_argument("--ramp", type=float, default=None, help="spread session starts over this many s")
@@ -574,17 +621,22 @@ def main(argv: list[str] | None = None) -> int:
         check_bounds(args.sessions, args.seconds)
         if args.think < 0.1:
             raise Refused("--think must be at least 0.1 s")
-        if args.url:
-            host, port = check_loopback(args.url)
+        if not 1 <= args.processes <= 4:
+            raise Refused("--processes must be between 1 and 4")
+        for url in args.url or ():
+            check_loopback(url)
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
     ramp = args.ramp if args.ramp is not None else min(10.0, args.seconds / 4)
 
-    def go(base: str, pid: int | None) -> dict:
-        host, port = check_loopback(base)
-        ws_url = f"ws://{host if ':' not in host else f'[{host}]'}:{port}/_stcore/stream"
-        r = asyncio.run(load(ws_url, pid, args.sessions, args.seconds, args.think, ramp, args.seed,
+    def go(servers: list[tuple[str, int | None]]) -> dict:
+        targets = []
+        for base, pid in servers:
+            host, port = check_loopback(base)
+            ws_url = f"ws://{host if ':' not in host else f'[{host}]'}:{port}/_stcore/stream"
+            targets.append((ws_url, pid or pid_listening_on(port)))
+        r = asyncio.run(load(targets, args.sessions, args.seconds, args.think, ramp, args.seed,
                              args.timeout, args.sample_every, not args.no_warmup))
         r["server_args"] = args.server_arg
         r["env"] = args.env
@@ -592,10 +644,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.spawn:
         env = dict(kv.partition("=")[::2] for kv in args.env)
-        with spawned_server(args.server_arg, env) as (base, pid):
-            result = go(base, pid)
+        db = os.path.join(tempfile.mkdtemp(prefix="til-load-db-"), "progress.sqlite3")
+        with contextlib.ExitStack() as stack:
+            servers = [stack.enter_context(spawned_server(args.server_arg, env, db)) for _ in range(args.processes)]
+            result = go(servers)
     else:
-        result = go(args.url, args.pid or pid_listening_on(port))
+        pids = args.pid or []
+        result = go([(url, pids[i] if i < len(pids) else None) for i, url in enumerate(args.url)])
     print_human(result)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
