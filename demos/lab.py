@@ -32,7 +32,8 @@ from model.data import EVAL_SEED, examples
 from model.train import LogRow, TrainConfig, exact_match, train
 
 __all__ = ["LabRun", "LabRegistry", "LabBusy", "REGISTRY", "MAX_RUNS", "MAX_STEPS", "MAX_ACTIVE",
-           "HEARTBEAT_TIMEOUT", "trained_translation", "load_checkpoint", "CheckpointError", "lab_config"]
+           "HEARTBEAT_TIMEOUT", "trained_translation", "load_checkpoint", "CheckpointError", "lab_config",
+           "PRESETS", "PRESET_PAIRS", "preset_config", "measure"]
 
 MAX_RUNS = 6
 MAX_STEPS = 3000
@@ -219,3 +220,76 @@ class LabRegistry:
 
 
 REGISTRY = LabRegistry()
+
+
+# -- presets: the lab's classroom comparisons, measured ------------------------------------------
+# Each preset is a full set of the page's URL parameters (so /train_lab?preset=NAME or the
+# same parameters spelled out reproduce it). The claims in i18n/train_lab.yaml were measured with
+# `python -m demos.lab` (measure() below; numbers in the tips).
+
+_BASE = {"task": "reverse", "layers": 2, "heads": 4, "d_model": 64, "pe": "sinusoidal", "norm": "post",
+         "warmup": 100, "lr": 0.002, "steps": 600, "scaling": True}
+# Post-LN, no warmup, high peak lr, deeper stack: stuck near chance (loss ~ ln 10); the same with
+# warmup, or Pre-LN without warmup, learns.
+_DEEP = {**_BASE, "layers": 4, "d_model": 32, "lr": 0.01, "steps": 200}
+PRESETS: dict[str, dict] = {
+    "pe_on": dict(_BASE),
+    "pe_none": {**_BASE, "pe": "none"},
+    "postln_no_warmup": {**_DEEP, "warmup": 0},
+    "postln_warmup": {**_DEEP, "warmup": 100},
+    "preln_no_warmup": {**_DEEP, "norm": "pre", "warmup": 0},
+}
+PRESET_PAIRS = {"pe": ("pe_on", "pe_none"), "ln": ("postln_no_warmup", "postln_warmup", "preln_no_warmup")}
+
+
+def preset_config(name: str, seed: int = 0, **overrides) -> TrainConfig:
+    """The TrainConfig the lab page starts for preset `name` (page parameters -> lab_config)."""
+    p = {**PRESETS[name], **overrides}
+    return lab_config(p["task"], n_layers=p["layers"], n_heads=p["heads"], d_model=p["d_model"],
+                      pos_encoding=p["pe"], norm_first=p["norm"] == "pre", warmup=p["warmup"],
+                      scale_attention=p["scaling"], steps=p["steps"], lr=p["lr"], seed=seed)
+
+
+def measure(names: list[str], seeds: list[int], eval_n: int = 200, **overrides) -> dict[str, list[dict]]:
+    """Train each preset once per seed (the calling thread's torch threads; evaluation only at the
+    end, on `eval_n` validation sentences) -> {preset: [{seed, final_loss, exact_match, seconds}]}.
+    final_loss is the mean training loss of the last 20 steps (the logged rows)."""
+    out: dict[str, list[dict]] = {}
+    for name in names:
+        for seed in seeds:
+            cfg = preset_config(name, seed, **overrides)
+            cfg.eval_every, cfg.eval_n = cfg.steps, eval_n
+            res = train(cfg)
+            tail = [r.loss for r in res.history if r.step > cfg.steps - 20]
+            out.setdefault(name, []).append({"seed": seed, "final_loss": sum(tail) / len(tail),
+                                             "exact_match": res.val_exact_match, "seconds": res.seconds})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m demos.lab [ln|pe|all] [--seeds 0,1,2]: measure the presets' claims (1 thread)."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m demos.lab", description=main.__doc__)
+    ap.add_argument("which", nargs="?", default="ln", choices=["ln", "pe", "all"])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    names = [n for k, ns in PRESET_PAIRS.items() if args.which in (k, "all") for n in ns]
+    t0 = time.perf_counter()
+    res = measure(names, [int(s) for s in args.seeds.split(",")])
+    for name, rows in res.items():
+        losses = " ".join(f"{r['final_loss']:.2f}" for r in rows)
+        ems = " ".join(f"{r['exact_match']:.0%}" for r in rows)
+        print(f"{name:18s} final loss {losses:24s} exact match {ems:20s} "
+              f"({sum(r['seconds'] for r in rows):.0f} s)  {PRESETS[name]}")
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,12 +5,12 @@ import uuid
 
 import streamlit as st
 
-from demos.lab import MAX_RUNS, MAX_STEPS, REGISTRY, LabBusy, lab_config
+from demos.lab import MAX_RUNS, MAX_STEPS, PRESET_PAIRS, PRESETS, REGISTRY, LabBusy, lab_config, preset_config
 from figures.lab import accuracy_curves, loss_curves
 from model.data import TASK_NAMES
 from ui import state
 from ui.demo_footer import demo_footer
-from ui.plot import show
+from ui.plot import cached, show
 
 T = lambda key, **kw: shell.t(f"train_lab.{key}", **kw)  # noqa: E731
 SID_KEY = "_lab_session"
@@ -19,6 +19,56 @@ if SID_KEY not in st.session_state:
 sid = st.session_state[SID_KEY]
 
 st.caption(T("intro"))
+PAGE = "train_lab"
+
+
+def _put_preset(name: str) -> None:
+    """Set every configuration widget to the preset's values (before the widgets are built)."""
+    for param, value in PRESETS[name].items():
+        st.session_state[f"{PAGE}:{param}"] = value
+
+
+def _label(n: int, p: dict) -> str:
+    task_name, pe_name = T("task_" + p["task"]), T("pe_" + p["pe"])
+    return (f"#{n} {task_name} · PE {pe_name} · {'Pre' if p['norm'] == 'pre' else 'Post'}-LN · "
+            f"wu {p['warmup']} · lr {p['lr']:g} · {p['layers']}L {p['heads']}h d{p['d_model']}"
+            f"{'' if p['scaling'] else ' · no √d_k'}")
+
+
+def _start_run(cfg, params: dict) -> None:
+    n = int(st.session_state.get("_lab_counter", 0)) + 1
+    try:
+        REGISTRY.start(sid, cfg, label=_label(n, params))
+        st.session_state["_lab_counter"] = n
+        st.session_state.pop("_lab_busy", None)
+    except LabBusy as exc:
+        st.session_state["_lab_busy"] = exc.reason
+
+
+def _run_preset(name: str) -> None:
+    """One click: load the preset into the widgets (and the URL) and start it."""
+    _put_preset(name)
+    _start_run(preset_config(name), PRESETS[name])
+
+
+# ?preset=NAME (a link for the class): load it once, then the URL shows the explicit parameters
+url_preset = st.query_params.get("preset")
+if url_preset is not None:
+    if url_preset in PRESETS:
+        _put_preset(url_preset)
+    else:
+        st.toast(shell.t("bad_param", name="preset", value=str(url_preset)[:40]), icon=":material/warning:")
+    del st.query_params["preset"]
+
+busy_now = any(r.active for r in REGISTRY.runs(sid))
+with st.container(border=True):
+    st.markdown(f"**{T('presets')}**")
+    for group, names in PRESET_PAIRS.items():
+        cols = st.columns([2, *[2] * len(names), *([2] if len(names) < 3 else [])])
+        cols[0].caption(T(f"preset_group_{group}"))
+        for col, name in zip(cols[1:], names, strict=False):
+            col.button(T(f"preset_{name}"), key=f"lab-preset-{name}", on_click=_run_preset, args=(name,),
+                       disabled=busy_now, width="stretch", help=T("preset_help"))
 
 # format_func gets fixed label dicts (evaluated now, in the current language)
 TASK_LABELS = {n: T(f"task_{n}") for n in TASK_NAMES}
@@ -52,19 +102,12 @@ runs = REGISTRY.runs(sid)
 active = [r for r in runs if r.active]
 
 
-def _label(n: int) -> str:
-    return (f"#{n} {T(f'task_{task}')} · PE {T(f'pe_{pe}')} · {'Pre' if norm == 'pre' else 'Post'}-LN · "
-            f"wu {warmup} · lr {lr:g} · {layers}L {heads}h d{d_model}{'' if scaling else ' · no √d_k'}")
+params = {"task": task, "layers": layers, "heads": heads, "d_model": d_model, "pe": pe, "norm": norm,
+          "warmup": warmup, "lr": lr, "steps": steps, "scaling": scaling}
 
 
 def _start() -> None:
-    n = int(st.session_state.get("_lab_counter", 0)) + 1
-    try:
-        REGISTRY.start(sid, cfg, label=_label(n))
-        st.session_state["_lab_counter"] = n
-        st.session_state.pop("_lab_busy", None)
-    except LabBusy as exc:
-        st.session_state["_lab_busy"] = exc.reason
+    _start_run(cfg, params)
 
 
 def _clear() -> None:
@@ -112,11 +155,21 @@ def live() -> None:
         st.rerun(scope="app")
     if cur["status"] == "error":
         st.error(T("run_error", msg=cur["error"]), icon=":material/error:")
+    def loss_fig():
+        return loss_curves(snaps, title=T("loss_title"), x_title=T("step_axis"), y_title=T("loss_axis"))
+
+    def acc_fig():
+        return accuracy_curves(snaps, title=T("acc_title"), x_title=T("step_axis"), y_title=T("acc_axis"))
+
+    # finished runs do not change: a widget change reuses their figures (built once per process);
+    # while a run is training every poll shows new points, so the figures are built fresh
+    done_key = None if any(r.active for r in runs) else tuple((s["id"], s["status"], s["step"], s["legend"])
+                                                               for s in snaps)
     c1, c2 = st.columns(2)
     with c1:
-        show(loss_curves(snaps, title=T("loss_title"), x_title=T("step_axis"), y_title=T("loss_axis")), "loss")
+        show(loss_fig() if done_key is None else cached("loss", done_key, loss_fig), "loss")
     with c2:
-        show(accuracy_curves(snaps, title=T("acc_title"), x_title=T("step_axis"), y_title=T("acc_axis")), "acc")
+        show(acc_fig() if done_key is None else cached("acc", done_key, acc_fig), "acc")
     st.markdown(f"**{T('runs_title', n=MAX_RUNS)}**")
     st.dataframe([{T("col_run"): s["label"], T("col_status"): T("status_" + s["status"]),
                    T("col_steps"): s["step"], T("col_loss"): _fmt(s["loss"]),
