@@ -10,7 +10,7 @@ from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import TASK_NAMES, TASKS
 from ui import state
 from ui.demo_footer import demo_footer
-from ui.plot import show
+from ui.plot import cached, show
 
 T = lambda key, **kw: shell.t(f"generation.{key}", **kw)  # noqa: E731
 SENTENCE_KEY = "generation:sentence"
@@ -26,19 +26,21 @@ def _model(task: str):
     return load_checkpoint(task, cached=False)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# Decoding results are kept per process as shared objects (cache_resource: no pickling copy per
+# rerun); the page only reads them. Figures go through ui.plot.cached, keyed by what they show.
+@st.cache_resource(show_spinner=False, max_entries=128)
 def _greedy(task: str, tokens: tuple[str, ...]):
     m, (sv, tv), _ = _model(task)
     return gen.greedy_steps(m, sv, tv, list(tokens))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def _beam(task: str, tokens: tuple[str, ...], width: int):
     m, (sv, tv), _ = _model(task)
     return gen.beam_steps(m, sv, tv, list(tokens), width)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def _teacher(task: str, tokens: tuple[str, ...], gold: tuple[str, ...]):
     m, (sv, tv), _ = _model(task)
     return gen.teacher_forcing(m, sv, tv, list(tokens), list(gold))
@@ -141,15 +143,18 @@ if section == "greedy":
                   p=step.chosen_prob, src=tokens[peak], w=float(w[-1, peak])))
     left, right = st.columns([3, 2])
     with left:
-        show(fg.attention_heatmap(w, tokens, rows, title=T("cross_title"), x_title=T("cross_x"),
-                                  y_title=T("cross_y"), height=300 + 40 * k), "cross")
+        fig_key = (task, tuple(tokens), k)
+        show(cached("cross", (*fig_key, layer, head), lambda: fg.attention_heatmap(
+            w, tokens, rows, title=T("cross_title"), x_title=T("cross_x"), y_title=T("cross_y"),
+            height=300 + 40 * k)), "cross")
         st.caption(T("cross_caption"))
     with right:
-        show(fg.topk_bars(step.top_tokens, step.top_probs, step.chosen, title=T("topk_title"),
-                          x_title=T("prob"), y_title=T("token"), height=360), "topk")
-    show(fg.mask_heatmap(step.causal, step.dec_input, title=T("mask_title"), x_title=T("key"),
-                         y_title=T("query"), allowed=T("allowed"), blocked=T("blocked"),
-                         height=260 + 30 * k), "mask")
+        show(cached("topk", fig_key, lambda: fg.topk_bars(
+            step.top_tokens, step.top_probs, step.chosen, title=T("topk_title"), x_title=T("prob"),
+            y_title=T("token"), height=360)), "topk")
+    show(cached("mask", fig_key, lambda: fg.mask_heatmap(
+        step.causal, step.dec_input, title=T("mask_title"), x_title=T("key"), y_title=T("query"),
+        allowed=T("allowed"), blocked=T("blocked"), height=260 + 30 * k)), "mask")
     st.caption(T("mask_caption"))
 
 elif section == "beam":
@@ -161,8 +166,9 @@ elif section == "beam":
         st.success(T("beam_same_as_greedy", text=_join(best)), icon=":material/check:")
     else:
         st.info(T("beam_differs", greedy=_join(output)), icon=":material/alt_route:")
-    show(fg.beam_scores([(_join(h), s) for h, s in res.final], title=T("beam_final_title"),
-                        x_title=T("score"), y_title=T("hypothesis"), height=200 + 45 * len(res.final)), "beams")
+    show(cached("beams", (task, tuple(tokens), width), lambda: fg.beam_scores(
+        [(_join(h), s) for h, s in res.final], title=T("beam_final_title"), x_title=T("score"),
+        y_title=T("hypothesis"), height=200 + 45 * len(res.final))), "beams")
     st.markdown(f"**{T('beam_steps_title')}**")
     table = []
     for i, (alive, done) in enumerate(zip(res.steps, res.finished, strict=True)):
@@ -197,9 +203,9 @@ else:
         c2.metric(T("tf_same"), T("tf_yes") if same else T("tf_no"))
         c3.metric(T("tf_passes"), f"1 vs {len(tf.dec_input)}")
         pos = [f"{a} → {b}" for a, b in zip(tf.dec_input, tf.labels, strict=True)]
-        show(fg.teacher_forcing_bars(pos, tf.parallel_p_label, tf.stepwise_p_label, title=T("tf_title"),
-                                     x_title=T("tf_pos"), y_title=T("prob"), parallel_name=T("tf_parallel"),
-                                     stepwise_name=T("tf_stepwise")), "teacher")
+        show(cached("teacher", (task, tuple(tokens), tuple(g_tokens)), lambda: fg.teacher_forcing_bars(
+            pos, tf.parallel_p_label, tf.stepwise_p_label, title=T("tf_title"), x_title=T("tf_pos"),
+            y_title=T("prob"), parallel_name=T("tf_parallel"), stepwise_name=T("tf_stepwise"))), "teacher")
         st.dataframe([{T("col_pos"): i + 1, T("col_input"): a, T("col_label"): b, T("col_par"): p, T("col_seq"): q}
                       for i, (a, b, p, q) in enumerate(zip(tf.dec_input, tf.labels, tf.parallel_pred,
                                                            tf.stepwise_pred, strict=True))],

@@ -129,3 +129,34 @@ def test_generation_page_bad_inputs():
     assert at.info[0].value == t("generation.empty", "zh")
     at = render("en", task="sort", sentence="9 8 7 1")
     assert not at.exception and at.code[0].value == "1 7 8 9"
+
+
+def test_step_changes_reuse_decoding_and_figures(monkeypatch):
+    """Moving the step slider back and forth decodes the sentence once and builds each step's
+    figures once per process (the page's widget-change reruns stay cheap)."""
+    from figures import generation as fg
+
+    calls = {"greedy": 0, "cross": 0, "topk": 0, "mask": 0}
+
+    def counting(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(gen, "greedy_steps", counting("greedy", gen.greedy_steps))
+    for name, fn in (("cross", "attention_heatmap"), ("topk", "topk_bars"), ("mask", "mask_heatmap")):
+        monkeypatch.setattr(fg, fn, counting(name, getattr(fg, fn)))
+    sentence = "他们 明年 在 上海 学 中文"                      # not used by other tests
+    at = render("en", sentence=sentence)
+    assert not at.exception
+    slider = at.slider(key="generation:step")
+    first = slider.value
+    assert calls == {"greedy": 1, "cross": 1, "topk": 1, "mask": 1}
+    slider.set_value(1).run()
+    assert calls == {"greedy": 1, "cross": 2, "topk": 2, "mask": 2}
+    for k in (first, 1, first):
+        at.slider(key="generation:step").set_value(k).run()
+    assert not at.exception
+    assert calls == {"greedy": 1, "cross": 2, "topk": 2, "mask": 2}     # nothing rebuilt
+    assert len(at.get("plotly_chart")) == 3
