@@ -1,4 +1,5 @@
-"""Save and load trained toy models (model/checkpoints/<task>.pt).
+"""Save and load trained toy models (model/checkpoints/<task>.pt, and variants such as
+reverse-learned-pe.pt: model.train.CHECKPOINTS lists every shipped file stem and its task).
 
     from model.checkpoint import load_checkpoint, trained_translation, CheckpointError
     model, (src_vocab, tgt_vocab), meta = load_checkpoint("translate")   # eval mode
