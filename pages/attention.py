@@ -2,7 +2,6 @@ from ui import shell
 
 shell.page("attention")
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -99,12 +98,6 @@ def choice(param: str, label: str, options: list, default, **kw):
 
 def fmt_err(x: float) -> str:
     return f"{x:.1e}"
-
-
-def md_plain(text: str) -> str:
-    """A typed token inside a widget option label (rendered as Markdown): punctuation escaped, so
-    `![x](url)` or `**b**` shows as typed instead of becoming an image or bold text."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def kind_label(kind: str) -> str:
@@ -257,7 +250,7 @@ def section_six_steps(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tup
     layer, head = pick_layer_head(lm)
     q_labels, k_labels = run.labels(kind)
     tok = choice("token", T("token_pick"), list(range(len(q_labels))), 0, widget="segmented",
-                 format_func=lambda i: f"{i}:{md_plain(q_labels[i])}")
+                 format_func=lambda i: f"{i}:{shell.md_plain(q_labels[i])}")
     a = run.attn(kind, layer)
     xq, xk = A.layer_inputs(run, lm, kind, layer)
     steps = A.six_steps(a, head, tok, A.attn_module(lm, kind, layer), xq[tok], xk, scale=lm.cfg.scale_attention)

@@ -89,7 +89,8 @@ if parsed.error == "empty":
     st.info(T("empty"), icon=":material/edit:")
     st.stop()
 if parsed.error == "unknown":
-    st.error(T("unknown", words="、".join(parsed.unknown) if shell.lang() == "zh" else ", ".join(parsed.unknown)),
+    st.error(T("unknown", words=shell.md_plain("、".join(parsed.unknown) if shell.lang() == "zh"
+                                             else ", ".join(parsed.unknown))),
              icon=":material/help:")
     st.code("  ".join(src_vocab.itos[4:]), language=None, wrap_lines=True)
     st.stop()
@@ -191,7 +192,7 @@ else:
     if not g_tokens:
         st.info(T("gold_empty"), icon=":material/edit:")
     elif unknown:
-        st.error(T("gold_unknown", words=", ".join(dict.fromkeys(unknown))), icon=":material/help:")
+        st.error(T("gold_unknown", words=shell.md_plain(", ".join(dict.fromkeys(unknown)))), icon=":material/help:")
         st.code("  ".join(tgt_vocab.itos[4:]), language=None, wrap_lines=True)
     elif len(g_tokens) > model.cfg.max_len - 2:
         st.warning(T("too_long", n=len(g_tokens), max=model.cfg.max_len - 2), icon=":material/straighten:")

@@ -134,3 +134,11 @@ def settle_heap() -> None:
         _SETTLED.add(page_id)
         gc.collect()
         gc.freeze()
+
+
+def md_plain(text: str) -> str:
+    """User text placed inside Markdown (messages, widget labels): punctuation escaped, so
+    `![x](url)` or `**b**` shows as typed instead of becoming an image or bold text."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
