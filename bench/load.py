@@ -429,7 +429,8 @@ async def run_session(index: int, ws_url: str, stop_at: float, think: float, sta
         settled.append(index)
         while True:
             pause = think * rng.uniform(0.5, 1.5)
-            if time.perf_counter() + pause >= stop_at:
+            if time.perf_counter() + pause >= stop_at:  # the tab stays open to the end, then closes
+                await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
                 break
             await asyncio.sleep(pause)
             await (s.study_step() if study else s.demo_step())
