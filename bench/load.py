@@ -230,8 +230,10 @@ class RunFailed(Exception):
 class Session:
     """One simulated browser tab."""
 
-    def __init__(self, ws_url: str, index: int, stats: Stats, rng: random.Random, timeout: float) -> None:
+    def __init__(self, ws_url: str, index: int, stats: Stats, rng: random.Random, timeout: float,
+                 distinct: int = 0) -> None:
         self.ws_url, self.index, self.stats, self.rng, self.timeout = ws_url, index, stats, rng, timeout
+        self.distinct = distinct  # > 0: each widget only takes its first `distinct` values (caches saturate)
         self.ws = None
         self.query = "lang=en"
         self.page_hashes: dict[str, str] = {}
@@ -265,6 +267,7 @@ class Session:
         if page is not None:  # go to a page: by its hash once the navigation is known, else by URL path
             if page in self.page_hashes:
                 cs.page_script_hash = self.page_hashes[page]
+                cs.query_string = ""  # the frontend drops the query on a page change (keeps embed params)
             else:
                 cs.page_name = page
             self.page = page
@@ -338,23 +341,28 @@ class Session:
 
     def new_value(self, w: Widget) -> WidgetState:
         """A different, valid value for widget `w`, as the frontend would send it."""
-        p, rng = w.proto, self.rng
+        p, rng, k = w.proto, self.rng, self.distinct
+
+        def pick(n: int) -> int:  # an index in range(n), or in its first k values with --distinct k
+            return rng.randrange(min(n, k) if k else n)
+
         st = WidgetState(id=w.id)
         if w.kind == "slider":
             n = max(1, len(p.default))
             if p.type == Slider.SELECT_SLIDER:
-                picks = sorted(rng.sample(range(len(p.options)), n))
+                picks = sorted({pick(len(p.options)) for _ in range(n)})
+                picks = (picks * n)[:n]
                 st.string_array_value.data.extend(p.options[i] for i in picks)
             else:
                 step = p.step or 1
                 count = int(round((p.max - p.min) / step))
-                vals = sorted(p.min + step * rng.randint(0, count) for _ in range(n))
+                vals = sorted(p.min + step * (round(count * pick(k) / max(1, k - 1)) if k else pick(count + 1)) for _ in range(n))
                 vals = [int(round(v)) if p.data_type == Slider.INT else round(v, 10) for v in vals]
                 st.double_array_value.data.extend(vals)
         elif w.kind in ("selectbox", "radio"):
-            st.string_value = rng.choice(list(p.options))
+            st.string_value = p.options[pick(len(p.options))]
         elif w.kind == "button_group":
-            st.string_array_value.data.append(rng.choice([o.content for o in p.options]))
+            st.string_array_value.data.append(p.options[pick(len(p.options))].content)
         elif w.kind == "checkbox":
             prev = self.values.get(w.id)
             st.bool_value = not (prev.bool_value if prev is not None else p.value)
@@ -362,7 +370,7 @@ class Session:
             lo = p.min if p.has_min else p.value - 10 * (p.step or 1)
             hi = p.max if p.has_max else p.value + 10 * (p.step or 1)
             step = p.step or 1
-            st.double_value = lo + step * rng.randint(0, max(0, int((hi - lo) / step)))
+            st.double_value = lo + step * pick(max(0, int((hi - lo) / step)) + 1)
         return st
 
     def button(self, key: str) -> Widget | None:
@@ -410,10 +418,10 @@ class Session:
 
 
 async def run_session(index: int, ws_url: str, stop_at: float, think: float, stats: Stats, seed: int,
-                      timeout: float, run_tag: str, ready: list[int], settled: list[int]) -> None:
+                      timeout: float, run_tag: str, ready: list[int], settled: list[int], distinct: int = 0) -> None:
     rng = random.Random(seed * 1000 + index)
     study = index % 4 == 1  # one session in four studies (with 2 sessions: one of each)
-    s = Session(ws_url, index, stats, rng, timeout)
+    s = Session(ws_url, index, stats, rng, timeout, distinct)
     try:
         await s.open()
     except Exception as exc:  # noqa: BLE001 - any failure to connect is an error to report
@@ -485,7 +493,7 @@ def _sum(values: list[float | None]) -> float | None:
 
 
 async def load(targets: list[tuple[str, int | None]], sessions: int, seconds: float, think: float, ramp: float,
-               seed: int, timeout: float, sample_every: float, warm: bool) -> dict:
+               seed: int, timeout: float, sample_every: float, warm: bool, distinct: int = 0) -> dict:
     """Run the sessions against `targets` [(websocket URL, server pid)]: session i sticks to
     target i % len(targets), as a sticky load balancer would place it. RSS and CPU are summed
     over the targets' processes."""
@@ -525,7 +533,7 @@ async def load(targets: list[tuple[str, int | None]], sessions: int, seconds: fl
     async def start(i: int) -> None:
         await asyncio.sleep(ramp * i / max(1, sessions))
         ws_url = targets[i % len(targets)][0]
-        await run_session(i, ws_url, stop_at, think, stats, seed, timeout, tag, ready, settled)
+        await run_session(i, ws_url, stop_at, think, stats, seed, timeout, tag, ready, settled, distinct)
 
     sampler_task = asyncio.create_task(sampler())
     await asyncio.gather(*(start(i) for i in range(sessions)))
@@ -555,7 +563,7 @@ async def load(targets: list[tuple[str, int | None]], sessions: int, seconds: fl
     }
     return {
         "sessions": sessions, "seconds": seconds, "elapsed_s": round(elapsed, 1), "think_s": think,
-        "ramp_s": ramp, "urls": [u for u, _ in targets], "server_pids": pids, "processes": len(targets),
+        "ramp_s": ramp, "distinct": distinct, "urls": [u for u, _ in targets], "server_pids": pids, "processes": len(targets),
         "sessions_ready": len(ready),
         "interactions": summary(interactions, elapsed),
         "by_kind": {k: summary(v, elapsed) for k, v in sorted(stats.latencies.items())},
@@ -616,6 +624,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling period, s")
     ap.add_argument("--no-warmup", action="store_true", help="skip visiting each page once before the run")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--distinct", type=int, default=0, metavar="K",
+                    help="each widget takes only K values (0: any value); K=2 saturates the caches fast, "
+                         "so RSS growth that remains is a leak, not cache filling")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args(argv)
     try:
@@ -638,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
             ws_url = f"ws://{host if ':' not in host else f'[{host}]'}:{port}/_stcore/stream"
             targets.append((ws_url, pid or pid_listening_on(port)))
         r = asyncio.run(load(targets, args.sessions, args.seconds, args.think, ramp, args.seed,
-                             args.timeout, args.sample_every, not args.no_warmup))
+                             args.timeout, args.sample_every, not args.no_warmup, args.distinct))
         r["server_args"] = args.server_arg
         r["env"] = args.env
         return r
