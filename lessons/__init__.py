@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from questions.bank import locate_line, node_line
 from questions.schema import SLUG, Bilingual, DemoLink
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -125,29 +126,6 @@ def fingerprint(directory: str | Path | None = None) -> tuple:
 # ---------------------------------------------------------------------------------------------
 # YAML with line numbers
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _locate(node: yaml.Node, loc: Iterable) -> int:
-    """Line of the deepest YAML node reachable along a pydantic error location."""
-    line = _line(node)
-    for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == part:
-                    node, line = v, _line(k)
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = _line(node)
-        else:
-            return line
-    return line
-
-
 def _reason(err: dict) -> str:
     loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
     msg = err.get("msg", "invalid")
@@ -178,28 +156,28 @@ def _load_file(path: Path, known_cards: set[str] | None) -> tuple[Lesson | None,
     finally:
         loader.dispose()
     if root is None or not isinstance(raw, dict):
-        return None, [Problem(rel, _line(root) if root is not None else 1,
+        return None, [Problem(rel, node_line(root) if root is not None else 1,
                               "a lesson file must be a mapping with title and steps")]
     if "id" in raw:
-        return None, [Problem(rel, _locate(root, ("id",)), "id: unknown field (the file name is the lesson id)")]
+        return None, [Problem(rel, locate_line(root, ("id",)), "id: unknown field (the file name is the lesson id)")]
     try:
         lesson = Lesson.model_validate({"id": path.stem, **raw})
     except ValidationError as e:
         problems = []
         for err in e.errors():
             loc = tuple(err.get("loc", ()))
-            problems.append(Problem(rel, 1 if loc[:1] == ("id",) else _locate(root, loc), _reason(err)))
+            problems.append(Problem(rel, 1 if loc[:1] == ("id",) else locate_line(root, loc), _reason(err)))
         return None, problems
     problems = []
     if known_cards is not None:
         for i, step in enumerate(lesson.steps):
             if step.card is not None and step.card not in known_cards:
-                problems.append(Problem(rel, _locate(root, ("steps", i, "card")),
+                problems.append(Problem(rel, locate_line(root, ("steps", i, "card")),
                                         f"steps.{i}.card: unknown card id {step.card!r}"))
     for i, step in enumerate(lesson.steps):
         for lang in ("zh", "en"):
             if "TODO" in (step.talking_point.get(lang)):
-                problems.append(Problem(rel, _locate(root, ("steps", i, "talking_point", lang)),
+                problems.append(Problem(rel, locate_line(root, ("steps", i, "talking_point", lang)),
                                         f"steps.{i}.talking_point.{lang}: contains TODO"))
     return (None if problems else lesson), problems
 

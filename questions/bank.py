@@ -154,24 +154,24 @@ def _construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _line(node: yaml.Node) -> int:
+def node_line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def _locate(node: yaml.Node, loc: tuple) -> int:
+def locate_line(node: yaml.Node, loc: Iterable) -> int:
     """Line of the deepest node reachable along a pydantic error location."""
-    line = _line(node)
+    line = node_line(node)
     for part in loc:
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             for k, v in node.value:
                 if isinstance(k, yaml.ScalarNode) and k.value == part:
-                    node, line = v, _line(k)
+                    node, line = v, node_line(k)
                     break
             else:
                 return line
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
-            line = _line(node)
+            line = node_line(node)
         else:
             return line
     return line
@@ -208,10 +208,10 @@ def _load_file(path: Path, rel: str) -> tuple[list[tuple[Card, Origin]], list[Pr
     if root is None:
         return [], []  # an empty file is an empty topic
     if not isinstance(root, yaml.SequenceNode):
-        return [], [Problem(rel, _line(root), "the file must be a YAML list of cards (- id: ...)")]
+        return [], [Problem(rel, node_line(root), "the file must be a YAML list of cards (- id: ...)")]
     out: list[tuple[Card, Origin]] = []
     for item in root.value:
-        line = _line(item)
+        line = node_line(item)
         if not isinstance(item, yaml.MappingNode):
             problems.append(Problem(rel, line, "a list item is not a card (expected a mapping)"))
             continue
@@ -225,16 +225,16 @@ def _load_file(path: Path, rel: str) -> tuple[list[tuple[Card, Origin]], list[Pr
             card = Card.model_validate(raw)
         except ValidationError as e:
             for err in e.errors():
-                problems.append(Problem(rel, _locate(item, tuple(err.get("loc", ()))), _reason(err, card_id),
+                problems.append(Problem(rel, locate_line(item, tuple(err.get("loc", ()))), _reason(err, card_id),
                                         card_id))
             continue
         extra = checks.lint_card(raw)
         if extra:
             for loc, msg in extra:
-                problems.append(Problem(rel, _locate(item, loc), f"card {card.id!r}: {'.'.join(map(str, loc))}: {msg}",
+                problems.append(Problem(rel, locate_line(item, loc), f"card {card.id!r}: {'.'.join(map(str, loc))}: {msg}",
                                         card.id))
             continue
-        out.append((card, Origin(rel, line, _locate(item, ("related",)) if card.related else line)))
+        out.append((card, Origin(rel, line, locate_line(item, ("related",)) if card.related else line)))
     return out, problems
 
 
