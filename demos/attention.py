@@ -11,8 +11,10 @@
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -397,8 +399,10 @@ def example_softmax(d_k: int, n_keys: int = 8, seed: int = 0) -> dict[str, np.nd
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def scaling_table(d_ks: tuple[int, ...] = D_K_OPTIONS, n: int = 10000, seed: int = 0) -> list[dict]:
-    """One row per d_k: variance (raw, scaled, theory) and softmax statistics."""
+    """One row per d_k: variance (raw, scaled, theory) and softmax statistics. Cached (~1 s to
+    compute; the rows are shared: do not modify them)."""
     return [{**qk_variance(d, n, seed), **softmax_stats(d, seed=seed)} for d in d_ks]
 
 
@@ -474,9 +478,10 @@ def flops_formula(d_model: int, T: int) -> int:
     return 8 * T * d_model ** 2 + 4 * T * T * d_model
 
 
+@functools.lru_cache(maxsize=32)
 def multihead_table(d_model: int, T: int, heads: tuple[int, ...] | None = None) -> list[dict]:
     """For each head count h dividing d_model: d_k, parameters and FLOPs of a real
-    MultiHeadAttention(d_model, h), and the closed-form FLOPs."""
+    MultiHeadAttention(d_model, h), and the closed-form FLOPs. Cached (rows shared: read only)."""
     if heads is None:
         heads = tuple(h for h in (1, 2, 4, 8, 16) if d_model % h == 0)
     rows = []
@@ -487,3 +492,29 @@ def multihead_table(d_model: int, T: int, heads: tuple[int, ...] | None = None) 
                      "flops": count_flops(m, T), "formula": flops_formula(d_model, T),
                      "per_head_params": 3 * (d_model * (d_model // h) + d_model // h)})
     return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Warm-up: the two tables above cost ~1 s each the first time in a process (FLOP counter set-up,
+# 10,000-sample histograms); a page computes them in the background at its first visit.
+
+_warming: threading.Thread | None = None
+_warm_lock = threading.Lock()
+
+
+def warm_up(d_models: tuple[int, ...], T: int, n: int) -> threading.Thread | None:
+    """Once per process: compute scaling_table(D_K_OPTIONS, n) and multihead_table(d, T) for each
+    d in `d_models` in a background thread (plain Python, no UI). Returns the thread while it
+    runs (a caller that needs the tables joins it), None once it has finished."""
+    global _warming
+    with _warm_lock:
+        if _warming is None:
+            def work() -> None:
+                scaling_table(D_K_OPTIONS, n)
+                for d in d_models:
+                    multihead_table(d, T)
+
+            # Not a daemon: torch work abandoned at interpreter exit aborts the process.
+            _warming = threading.Thread(target=work, name="attention-warm-up", daemon=False)
+            _warming.start()
+        return _warming if _warming.is_alive() else None

@@ -60,21 +60,37 @@ def head_stats(name: str, d_k: int, src: tuple[str, ...], tgt: tuple[str, ...] |
     return A.head_stats(forward(name, d_k, src, tgt, scaled), kind)
 
 
-@st.cache_resource(show_spinner=True)
+def start_tables():
+    """The ÷√d_k and multi-head tables are computed once per process in a background thread,
+    started at the page's first visit; returns that thread while it runs."""
+    tr = trained()
+    d_models = tuple(sorted({A.RANDOM_HEADS * d for d in A.MODEL_D_K_OPTIONS}
+                            | ({tr.cfg.d_model} if tr is not None else set())))
+    return A.warm_up(d_models, FLOP_T, N_SAMPLES)
+
+
+def tables() -> None:
+    """A section that needs the tables before they are ready waits here, with a spinner."""
+    job = start_tables()
+    if job is not None:
+        with st.spinner(T("computing")):
+            job.join()
+
+
 def scaling_table() -> list[dict]:
+    tables()
     return A.scaling_table(A.D_K_OPTIONS, N_SAMPLES)
 
 
-@st.cache_data(show_spinner=True, max_entries=16)
 def multihead_table(d_model: int, T_: int) -> list[dict]:
+    tables()
     return A.multihead_table(d_model, T_)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
-def memo(name: str, key: tuple, _build):
-    """A built figure, cached by a name and a hashable key of everything it shows (incl. the
-    language): reruns that do not change a figure skip building it."""
-    return _build()
+def memo(name: str, key: tuple, build):
+    """A built figure, cached by a name and a hashable key of everything it shows (the language
+    is added by ui.plot.cached): reruns that do not change a figure skip building it."""
+    return plot.cached(name, key, build)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -136,6 +152,7 @@ def show_tokens(label: str, tokens: list[str]) -> None:
 # Page
 
 st.markdown(T("intro"))
+start_tables()   # computed in the background, ready before a learner opens those sections
 sections = list(DEMO_SECTIONS[PAGE])
 section = state.section(sections, T("sections"), lambda s: T(f"sec_{s}"))
 

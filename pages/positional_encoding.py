@@ -18,17 +18,17 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"demo_pe.{key}", **fmt)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def pe_table(length: int, d: int) -> np.ndarray:
     return D.pe_table(length, d)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def dots(length: int, d: int) -> np.ndarray:
     return D.dot_matrix(D.pe_table(length, d))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def rotation(length: int, d: int, k: int) -> tuple[np.ndarray, float, float]:
     m = D.rotation_matrix(k, d)
     table = D.pe_table(length, d)
@@ -61,8 +61,8 @@ pos_t, dim_t = T("position"), T("dimension")
 if section == "heatmap":
     st.markdown(T("exp_heatmap"))
     found = learned()
-    sin_fig = F.pe_heatmap(pe_table(length, d), title=T("heatmap_title", length=length, d=d),
-                           x_title=dim_t, y_title=pos_t, value=T("value"))
+    sin_fig = plot.call(F.pe_heatmap, pe_table(length, d), title=T("heatmap_title", length=length, d=d),
+                        x_title=dim_t, y_title=pos_t, value=T("value"))
     if found is None:
         plot.show(sin_fig, "heatmap")
         st.info(T("no_trained"), icon=":material/info:")
@@ -72,8 +72,8 @@ if section == "heatmap":
         with left:
             plot.show(sin_fig, "heatmap")
         with right:
-            plot.show(F.pe_heatmap(table[:length], title=T("learned_title", name=name), x_title=dim_t,
-                                   y_title=pos_t, value=T("value")), "learned")
+            plot.show(plot.call(F.pe_heatmap, table[:length], title=T("learned_title", name=name), x_title=dim_t,
+                                y_title=pos_t, value=T("value")), "learned")
         st.caption(T("learned_caption"))
 
 elif section == "curves":
@@ -82,8 +82,8 @@ elif section == "curves":
     dims = state.multiselect("dims", T("dims_pick"), list(range(d)), defaults, max_selections=8)
     if not dims:
         dims = defaults
-    plot.show(F.curves(pe_table(length, d), dims, D.wavelengths(d), title=T("curves_title"), x_title=pos_t,
-                       y_title=T("value"), dim_label=dim_t, wavelength_label=T("wavelength")), "curves")
+    plot.show(plot.call(F.curves, pe_table(length, d), dims, D.wavelengths(d), title=T("curves_title"), x_title=pos_t,
+                        y_title=T("value"), dim_label=dim_t, wavelength_label=T("wavelength")), "curves")
 
 elif section == "wavelengths":
     st.markdown(T("exp_wavelengths"))
@@ -92,9 +92,9 @@ elif section == "wavelengths":
     m1.metric(T("wl_metric_min"), f"{lam.min():.3f}")
     m2.metric(T("wl_metric_max"), f"{lam.max():,.0f}")
     m3.metric(T("wl_metric_long"), f"{int((lam > length).sum())} / {d}")
-    plot.show(F.wavelength_plot(lam, length, title=T("wavelengths_title"), x_title=dim_t,
-                                y_title=T("wavelength"), length_label=T("wl_len", length=length),
-                                lo_label=T("wl_lo"), hi_label=T("wl_hi")), "wavelengths")
+    plot.show(plot.call(F.wavelength_plot, lam, length, title=T("wavelengths_title"), x_title=dim_t,
+                        y_title=T("wavelength"), length_label=T("wl_len", length=length),
+                        lo_label=T("wl_lo"), hi_label=T("wl_hi")), "wavelengths")
 
 elif section == "similarity":
     st.markdown(T("exp_similarity"))
@@ -103,14 +103,14 @@ elif section == "similarity":
     st.metric(T("diag_spread"), f"{spread:.1e}")
     left, right = st.columns(2)
     with left:
-        plot.show(F.similarity_heatmap(mat, title=T("sim_title"), x_title=pos_t, y_title=pos_t,
-                                       value=T("sim_value")), "similarity")
+        plot.show(plot.call(F.similarity_heatmap, mat, title=T("sim_title"), x_title=pos_t, y_title=pos_t,
+                            value=T("sim_value")), "similarity")
     with right:
         anchors = [0, length // 4, length // 2]
         closed = D.dot_by_distance(np.arange(length), d) if d % 2 == 0 else mat[0]
-        plot.show(F.dot_vs_distance(mat, anchors, closed,
-                                    title=T("dist_title"), x_title=T("distance"), y_title=T("sim_value"),
-                                    anchor_label=T("anchor"), formula_label=T("closed_form")), "distance")
+        plot.show(plot.call(F.dot_vs_distance, mat, anchors, closed,
+                            title=T("dist_title"), x_title=T("distance"), y_title=T("sim_value"),
+                            anchor_label=T("anchor"), formula_label=T("closed_form")), "distance")
         st.caption(T("dist_caption"))
     found = learned()
     if found is not None:            # the trained model's learned table: cosine similarity of positions
@@ -118,8 +118,8 @@ elif section == "similarity":
         unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
         left, right = st.columns(2)
         with left:
-            plot.show(F.similarity_heatmap(unit @ unit.T, title=T("learned_sim_title"), x_title=pos_t, y_title=pos_t,
-                                           value=T("cosine")), "learned_similarity")
+            plot.show(plot.call(F.similarity_heatmap, unit @ unit.T, title=T("learned_sim_title"), x_title=pos_t, y_title=pos_t,
+                                value=T("cosine")), "learned_similarity")
         with right:
             st.caption(T("learned_sim_caption", name=name, n=len(table)))
 
@@ -145,13 +145,13 @@ elif section == "rotation":
         with left:
             n = min(d, 32)
             title = T("rot_title", k=k) if n == d else T("rot_title_part", k=k, n=n)
-            plot.show(F.rotation_heatmap(m[:n, :n], title=title, x_title=T("col"), y_title=T("row"),
-                                         value=T("entry")), "rotation")
+            plot.show(plot.call(F.rotation_heatmap, m[:n, :n], title=title, x_title=T("col"), y_title=T("row"),
+                                value=T("entry")), "rotation")
         with right:
-            plot.show(F.pair_circle(pe_table(length, d), pair, pos, k, title=T("circle_title", i=pair),
-                                    x_title=f"sin ({dim_t} {2 * pair})", y_title=f"cos ({dim_t} {2 * pair + 1})",
-                                    from_label=T("circle_from"), to_label=T("circle_to"),
-                                    path_label=T("circle_path")), "circle")
+            plot.show(plot.call(F.pair_circle, pe_table(length, d), pair, pos, k, title=T("circle_title", i=pair),
+                                x_title=f"sin ({dim_t} {2 * pair})", y_title=f"cos ({dim_t} {2 * pair + 1})",
+                                from_label=T("circle_from"), to_label=T("circle_to"),
+                                path_label=T("circle_path")), "circle")
             st.caption(T("circle_caption"))
 
 elif section == "scale":
@@ -160,14 +160,14 @@ elif section == "scale":
     st.metric(T("scale_metric"), f"{s['scale']:.2f}")
     keys = ["raw", "scaled", "pos", "sum_scaled", "sum_unscaled"]
     names = [T(f"n_{k}") for k in keys]
-    plot.show(F.norm_bars(names, [float(s[k].mean()) for k in keys], [float(s[k].std()) for k in keys],
-                          title=T("norms_title", d=d), y_title=T("norm_axis"),
-                          colors=[PALETTE[6], PALETTE[0], PALETTE[3], PALETTE[2], PALETTE[1]]), "norms")
+    plot.show(plot.call(F.norm_bars, names, [float(s[k].mean()) for k in keys], [float(s[k].std()) for k in keys],
+                        title=T("norms_title", d=d), y_title=T("norm_axis"),
+                        colors=[PALETTE[6], PALETTE[0], PALETTE[3], PALETTE[2], PALETTE[1]]), "norms")
     cats = [T("share_pe"), T("share_cos_pos"), T("share_cos_tok")]
     with_s = [s["pe_share_scaled"].mean(), s["cos_pos_scaled"].mean(), s["cos_tok_scaled"].mean()]
     without = [s["pe_share_unscaled"].mean(), s["cos_pos_unscaled"].mean(), s["cos_tok_unscaled"].mean()]
-    plot.show(F.share_bars(cats, with_s, without, title=T("share_title"), x_title=T("share_axis"),
-                           with_label=T("with_scale"), without_label=T("without_scale")), "share")
+    plot.show(plot.call(F.share_bars, cats, with_s, without, title=T("share_title"), x_title=T("share_axis"),
+                        with_label=T("with_scale"), without_label=T("without_scale")), "share")
     st.info(T("scale_takeaway", cos_un=without[1], share_un=without[0], cos_s=with_s[1], share_s=with_s[0]))
     st.markdown(T("tie_note"))
 

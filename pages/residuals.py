@@ -18,11 +18,10 @@ def _dependence(gain: float) -> tuple[np.ndarray, np.ndarray]:
     return R.rnn_dependence(gain=gain), R.attention_dependence()
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
 def _fig(name: str, *args, **kwargs):
-    """Figures are cached by their inputs (arrays, translated texts): rebuilding a plotly figure
-    costs tens of ms, too much for a 150 ms rerun. plot.show only reads the figure."""
-    return getattr(F, name)(*args, **kwargs)
+    """Figures are cached by their inputs (arrays, translated texts) in the size-bounded figure
+    cache: rebuilding a plotly figure costs milliseconds. plot.show only reads the figure."""
+    return plot.call(getattr(F, name), *args, **kwargs)
 
 
 st.markdown(T_("intro"))

@@ -30,10 +30,9 @@ def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
     return D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
-def memo(name: str, key: tuple, _build):
-    """A built figure, cached by everything it shows (incl. the language)."""
-    return _build()
+def memo(name: str, key: tuple, build):
+    """A built figure, cached by everything it shows (size-bounded figure cache)."""
+    return plot.cached(name, key, build)
 
 
 def step_label(s: D.Step) -> str:

@@ -62,8 +62,8 @@ else:
         chosen = next(i for i, (a, b, _, _) in enumerate(cur.table) if (a, b) == cur.pair)
         left, right = st.columns([3, 2])
         with left:
-            plot.show(F.pair_bars(labels, [c for _, _, c, _ in cur.table], chosen, title=T("pairs_title", s=s),
-                                  x_title=T("count")), "bpe_pairs")
+            plot.show(plot.call(F.pair_bars, labels, [c for _, _, c, _ in cur.table], chosen, title=T("pairs_title", s=s),
+                                x_title=T("count")), "bpe_pairs")
         with right:
             st.markdown(f"**{T('merges_so_far')}**")
             st.dataframe({T("col_step"): list(range(1, s + 1)), T("col_pair"): [show_pair(x.pair) for x in bpe[:s]],
@@ -90,9 +90,9 @@ else:
         scores = [sc for _, _, _, sc in cur.table]
         wp_i = next(i for i, (a, b, _, _) in enumerate(cur.table) if (a, b) == cur.pair)
         bpe_i = max(range(len(counts)), key=lambda i: (counts[i], -i))
-        plot.show(F.count_vs_score(labels, counts, scores, bpe_i, wp_i, title=T("scatter_title", s=s),
-                                   x_title=T("count"), y_title=T("wp_score"), bpe_label=T("bpe_pick"),
-                                   wp_label=T("wp_pick"), other_label=T("other_pairs")), "wp_scatter")
+        plot.show(plot.call(F.count_vs_score, labels, counts, scores, bpe_i, wp_i, title=T("scatter_title", s=s),
+                            x_title=T("count"), y_title=T("wp_score"), bpe_label=T("bpe_pick"),
+                            wp_label=T("wp_pick"), other_label=T("other_pairs")), "wp_scatter")
         st.caption(T("scatter_caption", s=s))
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:15]
         st.dataframe({T("col_pair"): [labels[i] for i in order], T("col_count"): [counts[i] for i in order],

@@ -57,7 +57,7 @@ if section == "warmup":
     m1.metric(T("m_peak_step"), f"{int(steps[lr.argmax()]):,}")
     m2.metric(T("m_peak_lr"), f"{peak[1]:.3e}")
     m3.metric(T("m_final"), f"{float(D.noam_lr(10 * w, d, w)):.3e}")
-    plot.show(F.lr_plot(steps, lr, warm, decay, peak, title=T("lr_title", d=d, w=w), x_title=T("step"),
+    plot.show(plot.call(F.lr_plot, steps, lr, warm, decay, peak, title=T("lr_title", d=d, w=w), x_title=T("step"),
                         y_title=T("lr"), lr_label=T("lr_curve"), warm_label=T("warm_branch"),
                         decay_label=T("decay_branch"), peak_label=T("peak")), "lr")
 
@@ -82,9 +82,9 @@ elif section == "dropout":
         rows[f"logit {j}"] = [f"{v:+.4f}" for v in table[:, j]]
     st.dataframe(rows, hide_index=True)
     names = [n for n, _ in r["train_zeros"]]
-    plot.show(F.zeros_bars(names, [z for _, z in r["train_zeros"]], [z for _, z in r["eval_zeros"]], float(p),
-                           title=T("zeros_title"), y_title=T("zeros_y"), train_label=T("train_mode"),
-                           eval_label=T("eval_mode"), p_label=T("p_line", p=p)), "zeros")
+    plot.show(plot.call(F.zeros_bars, names, [z for _, z in r["train_zeros"]], [z for _, z in r["eval_zeros"]], float(p),
+                        title=T("zeros_title"), y_title=T("zeros_y"), train_label=T("train_mode"),
+                        eval_label=T("eval_mode"), p_label=T("p_line", p=p)), "zeros")
 
 elif section == "label_smoothing":
     st.markdown(T("exp_ls"))
@@ -100,8 +100,8 @@ elif section == "label_smoothing":
     m1.metric(T("m_true"), f"{q[0]:.4f}")
     m2.metric(T("m_other"), f"{q[1]:.4f}")
     m3.metric(T("m_min_loss"), f"{best:.4f}")
-    plot.show(F.target_bars(q, 0, title=T("ls_title", K=K, eps=eps), x_title=T("cls"), y_title=T("prob"),
-                            smooth_label=T("smooth"), hard_label=T("hard")), "target")
+    plot.show(plot.call(F.target_bars, q, 0, title=T("ls_title", K=K, eps=eps), x_title=T("cls"), y_title=T("prob"),
+                        smooth_label=T("smooth"), hard_label=T("hard")), "target")
     ours, theirs = torch_check(K, eps)
     st.success(T("torch_check", ours=ours, theirs=theirs, eps=eps), icon=":material/check_circle:")
 

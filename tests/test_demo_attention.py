@@ -134,6 +134,21 @@ def test_multihead_params_and_flops_equal_one_big_head(d_model: int) -> None:
         assert r["per_head_params"] * r["heads"] == 3 * (d_model * d_model + d_model)
 
 
+def test_warm_up_fills_the_table_caches_once() -> None:
+    """The page starts A.warm_up at its first visit; afterwards both tables are cache hits."""
+    job = A.warm_up((64, 96), 16, 10000)
+    if job is not None:
+        job.join(timeout=120)
+    assert A.warm_up((64, 96), 16, 10000) is None           # finished, and never started twice
+    hits = A.multihead_table.cache_info().hits
+    rows = A.multihead_table(64, 16)
+    assert A.multihead_table.cache_info().hits == hits + 1
+    assert rows[0]["flops"] == A.flops_formula(64, 16)
+    hits = A.scaling_table.cache_info().hits
+    assert [r["d_k"] for r in A.scaling_table(A.D_K_OPTIONS, 10000)] == list(A.D_K_OPTIONS)
+    assert A.scaling_table.cache_info().hits == hits + 1
+
+
 def test_flops_grow_with_sequence_length() -> None:
     m = MultiHeadAttention(32, 4)
     assert A.count_flops(m, 10) - A.count_flops(m, 5) == A.flops_formula(32, 10) - A.flops_formula(32, 5)
