@@ -46,7 +46,8 @@ def unscaled(name: str, d_k: int) -> A.LiveModel:
     return A.unscaled_twin(lm)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+# a Run holds every traced tensor: up to ~5 MB for d_k = 128 and 24 tokens
+@st.cache_resource(show_spinner=False, max_entries=24)
 def forward(name: str, d_k: int, src: tuple[str, ...], tgt: tuple[str, ...] | None, scaled: bool = True) -> A.Run:
     lm = trained() if name == "translate" else random_model(d_k)
     if scaled:

@@ -2,6 +2,7 @@ from ui import shell
 
 shell.page("shapes")
 import random
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -27,7 +28,9 @@ def T_(key: str, **fmt: object) -> str:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
           sentences: tuple[tuple[str, ...], ...] | None) -> D.ShapeTrace:
-    return D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None)
+    run = D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None)
+    # the page shows shapes only: the cached entry drops the traced tensors (up to ~50 MB each)
+    return replace(run, trace=None)
 
 
 def memo(name: str, key: tuple, build):
