@@ -171,8 +171,9 @@ def test_live_scaling_off_sharpens_attention(d_k: int) -> None:
     lm = A.random_model(d_k)
     twin = A.unscaled_twin(lm)
     assert twin.cfg.scale_attention is False and lm.cfg.scale_attention is True
-    for name, p in lm.net.state_dict().items():          # the very same weights
+    for name, p in lm.net.state_dict().items():          # the very same weights, not a copy
         assert torch.equal(p, twin.net.state_dict()[name])
+        assert p.data_ptr() == twin.net.state_dict()[name].data_ptr()
     toks = A.split_text("他 昨天 在 北京 吃 面条 and then slept", lm).tokens
     on = A.run(lm, toks)
     off = A.run(lm, toks, list(toks), decoder_net=twin)
