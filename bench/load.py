@@ -58,6 +58,9 @@ MAX_SECONDS = 900
 DEMO_PAGES = ("attention", "masks", "positional_encoding", "norms", "residuals", "ffn_cost",
               "training_details", "tokenization", "shapes", "generation", "train_lab")
 STUDY_PAGE = "flashcards"
+# --pages narrows a run to some pages (e.g. to find which page's caches grow); main() sets these
+ACTIVE_DEMO_PAGES: tuple[str, ...] = DEMO_PAGES
+STUDY_ON = True
 WIDGET_KINDS = ("slider", "selectbox", "radio", "button_group", "checkbox", "number_input")  # changed
 OTHER_WIDGETS = ("button", "text_input", "text_area", "multiselect")  # tracked, never changed at random
 SKIP_KEYS = ("_lang_pick", "_learner", "fc:newlim")  # language, learner picker, store settings
@@ -377,12 +380,13 @@ class Session:
         return next((w for w in self.widgets.values() if w.kind == "button" and w.key == key), None)
 
     async def demo_step(self) -> None:
-        if self.rng.random() < 0.1:
-            await self.rerun("navigate", page=self.rng.choice([p for p in DEMO_PAGES if p != self.page]))
-            return
+        others = [p for p in ACTIVE_DEMO_PAGES if p != self.page]
         options = self._changeable()
+        if others and (self.rng.random() < 0.1 or not options):
+            await self.rerun("navigate", page=self.rng.choice(others))
+            return
         if not options:
-            await self.rerun("navigate", page=self.rng.choice([p for p in DEMO_PAGES if p != self.page]))
+            await self.rerun("rerun")
             return
         w = self.rng.choice(options)
         await self.rerun("widget", set_values=[self.new_value(w)])
@@ -420,7 +424,7 @@ class Session:
 async def run_session(index: int, ws_url: str, stop_at: float, think: float, stats: Stats, seed: int,
                       timeout: float, run_tag: str, ready: list[int], settled: list[int], distinct: int = 0) -> None:
     rng = random.Random(seed * 1000 + index)
-    study = index % 4 == 1  # one session in four studies (with 2 sessions: one of each)
+    study = STUDY_ON and (index % 4 == 1 or not ACTIVE_DEMO_PAGES)  # one in four studies
     s = Session(ws_url, index, stats, rng, timeout, distinct)
     try:
         await s.open()
@@ -429,7 +433,7 @@ async def run_session(index: int, ws_url: str, stop_at: float, think: float, sta
         settled.append(index)
         return
     try:
-        page = STUDY_PAGE if study else DEMO_PAGES[index % len(DEMO_PAGES)]
+        page = STUDY_PAGE if study else ACTIVE_DEMO_PAGES[index % len(ACTIVE_DEMO_PAGES)]
         await s.rerun("first_load", page=page)
         if study:
             await s.study_start(f"load-{run_tag}-{index}")
@@ -627,8 +631,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distinct", type=int, default=0, metavar="K",
                     help="each widget takes only K values (0: any value); K=2 saturates the caches fast, "
                          "so RSS growth that remains is a leak, not cache filling")
+    ap.add_argument("--pages", default="", metavar="P1,P2",
+                    help="only these pages (demo page ids and/or flashcards); default: all")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args(argv)
+    global ACTIVE_DEMO_PAGES, STUDY_ON
+    if args.pages:
+        wanted = [p.strip() for p in args.pages.split(",") if p.strip()]
+        unknown = sorted(set(wanted) - set(DEMO_PAGES) - {STUDY_PAGE})
+        if unknown:
+            print(f"refused: unknown page(s) {', '.join(unknown)}; known: {', '.join(DEMO_PAGES)}, {STUDY_PAGE}",
+                  file=sys.stderr)
+            return 2
+        ACTIVE_DEMO_PAGES = tuple(p for p in DEMO_PAGES if p in wanted)
+        STUDY_ON = STUDY_PAGE in wanted
     try:
         check_bounds(args.sessions, args.seconds)
         if args.think < 0.1:

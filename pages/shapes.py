@@ -28,7 +28,10 @@ def T_(key: str, **fmt: object) -> str:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
           sentences: tuple[tuple[str, ...], ...] | None) -> D.ShapeTrace:
-    run = D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None)
+    # big configurations run on the meta device (shapes without numbers: fast, no memory churn)
+    device = "meta" if D.approx_params(d_model, layers) > D.META_ABOVE_PARAMS else "cpu"
+    run = D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None,
+                      device=device)
     # the page shows shapes only: the cached entry drops the traced tensors (up to ~50 MB each)
     return replace(run, trace=None)
 
@@ -36,6 +39,9 @@ def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
 def memo(name: str, key: tuple, build):
     """A built figure, cached by everything it shows (size-bounded figure cache)."""
     return plot.cached(name, key, build)
+
+
+D.warm_up_meta()   # the meta device's first use costs ~1 s: do it before a big configuration asks
 
 
 def step_label(s: D.Step) -> str:

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from demos import shapes as D
 from i18n import t
+from model import Transformer, TransformerConfig
 from questions.schema import DEMO_SECTIONS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -64,6 +65,24 @@ def test_shapes_change_with_the_widgets() -> None:
     assert longer["enc0 scores"].shape == (2, 4, 9, 9)
     assert longer["dec0 cross scores"].shape == (2, 4, 4, 9)
     assert longer["dec0 self scores"].shape == base["dec0 self scores"].shape == (2, 4, 4, 4)
+
+
+@pytest.mark.parametrize("cfg", [(2, 5, 4, 64, 4, 2), (8, 16, 16, 512, 8, 4), (3, 7, 2, 256, 2, 3)])
+def test_meta_device_records_the_same_shapes_as_a_real_forward(cfg) -> None:
+    real, meta = D.run_trace(*cfg), D.run_trace(*cfg, device="meta")
+    assert [(s.name, s.shape, s.symbols) for s in meta.steps] == [(s.name, s.shape, s.symbols) for s in real.steps]
+    assert meta.values == real.values and meta.src_tokens == real.src_tokens
+    sents = [["我", "爱", "你"], ["the", "cat"]]
+    assert [s.shape for s in D.run_trace(d_model=512, sentences=sents, device="meta").steps] == \
+        [s.shape for s in D.run_trace(d_model=512, sentences=sents).steps]
+
+
+def test_the_page_uses_the_meta_device_only_for_big_models() -> None:
+    assert D.approx_params(64, 2) < D.META_ABOVE_PARAMS < D.approx_params(512, 1)
+    net = Transformer(TransformerConfig(src_vocab_size=50, tgt_vocab_size=50, d_model=64, n_heads=4, n_layers=2,
+                                        d_ff=256))
+    layers = sum(p.numel() for n, p in net.named_parameters() if ".layers." in n)
+    assert abs(D.approx_params(64, 2) - layers) / layers < 0.05
 
 
 def test_typed_sentences_set_b_and_s() -> None:
