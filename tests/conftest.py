@@ -32,3 +32,47 @@ def seeds_dir() -> Path:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# -- a real PostgreSQL server (tests/pgserver.py), and the store contract over both backends -------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server per test process, stopped and removed at the end. Fails
+    (never skips) when the server binaries are missing: CI installs them (scripts/test.sh)."""
+    from tests.pgserver import start_server
+
+    try:
+        server, why = start_server(), None
+    except RuntimeError as exc:
+        server, why = None, str(exc)
+    if server is None:
+        pytest.fail(why, pytrace=False)
+    yield server
+    server.remove()
+
+
+@pytest.fixture()
+def pg_url(pg_server):
+    """The URL of a fresh, empty database on the test server (dropped afterwards)."""
+    url = pg_server.new_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh progress store lives: an SQLite file, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "p.sqlite3")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture()
+def store(store_target: str):
+    """A fresh progress store of each backend (study.store.open_store), closed afterwards."""
+    from study.store import open_store
+
+    s = open_store(store_target)
+    yield s
+    s.close()

@@ -1,8 +1,9 @@
 """The progress store for Streamlit pages, the learner picker (sidebar) and the learner's deck.
 
 Pages call `learner()` (it shows the picker in the sidebar); app.py could call it once for all
-pages. The store is opened once per process and per $TIL_DB path; a corrupt or foreign file
-stops the page with a clear message and is never overwritten.
+pages. The store is opened once per process and per $TIL_DB (an SQLite file, or a PostgreSQL
+URL: `study.store.open_store`); a corrupt or foreign file or database, or an unreachable server,
+stops the page with a clear message (passwords masked) and is never overwritten.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from study import Deck, load_cards, with_imported
-from study.store import SQLiteStore, StoreError, clean_name, db_path, set_active
+from study.store import ProgressStore, StoreError, clean_name, db_target, masked, open_store, set_active
 from ui import shell
 
 DEFAULT_LEARNER = "default"
@@ -23,23 +24,28 @@ _WRITE_ERR_KEY = "_store_write_err"
 
 
 @st.cache_resource(show_spinner=False)
-def _open(path: str) -> SQLiteStore:
-    return SQLiteStore(path)
+def _open(target: str) -> ProgressStore:
+    return open_store(target)
 
 
-def store() -> SQLiteStore:
+def store() -> ProgressStore:
     """The progress store at $TIL_DB (default data/progress.sqlite3); stops the page on error."""
-    path = db_path()
+    target = db_target()
     try:
-        return _open(str(path.resolve()))
+        return _open(target)
     except StoreError as exc:
-        st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=fault_reason(exc)),
-                 icon=":material/database:")
-        st.stop()
+        _stop_on(exc)
     except OSError as exc:
-        st.error(shell.t("flashcards.store_error", path=str(path), reason=str(exc)), icon=":material/database:")
+        st.error(shell.t("flashcards.store_error", path=masked(target), reason=str(exc)), icon=":material/database:")
         st.stop()
     raise AssertionError  # unreachable
+
+
+def _stop_on(exc: StoreError) -> None:
+    """Tell why the progress store can't be used (a file's or a database server's words); stop."""
+    key = "flashcards.store_error_server" if exc.backend == "postgres" else "flashcards.store_error"
+    st.error(shell.t(key, path=str(exc.path), reason=fault_reason(exc)), icon=":material/database:")
+    st.stop()
 
 
 @contextlib.contextmanager
@@ -50,7 +56,8 @@ def saving(show: bool = False) -> Iterator[None]:
     try:
         yield
     except StoreError as exc:
-        msg = shell.t("flashcards.write_error", reason=fault_reason(exc))
+        key = "flashcards.write_error_server" if exc.backend == "postgres" else "flashcards.write_error"
+        msg = shell.t(key, reason=fault_reason(exc))
         if show:
             st.error(msg, icon=":material/save:")
         else:
@@ -60,7 +67,10 @@ def saving(show: bool = False) -> Iterator[None]:
 def fault_reason(exc: StoreError) -> str:
     """The reason of a store error in the page's language (the store's English text otherwise)."""
     kind = getattr(exc, "kind", None)
-    return shell.t(f"flashcards.fault_{kind}") if kind in ("full", "readonly", "io", "busy") else exc.reason
+    if exc.backend == "postgres":
+        kind = f"server_{kind}"  # a database server's faults, not a file's
+    known = ("full", "readonly", "io", "busy", "server_unreachable", "server_readonly", "server_full", "server_busy")
+    return shell.t(f"flashcards.fault_{kind}") if kind in known else exc.reason
 
 
 def show_write_error() -> None:
@@ -108,14 +118,10 @@ def _create() -> None:
 def learner():
     """The current learner (a Profile); shows the picker in the sidebar."""
     s = store()
-    profiles = s.profiles()
-    if not profiles:
-        try:
-            profiles = [s.get_or_create_profile(DEFAULT_LEARNER)]
-        except StoreError as exc:
-            st.error(shell.t("flashcards.store_error", path=str(exc.path), reason=fault_reason(exc)),
-                     icon=":material/database:")
-            st.stop()
+    try:  # the first read or write of a run: a database server that went away is told here
+        profiles = s.profiles() or [s.get_or_create_profile(DEFAULT_LEARNER)]
+    except StoreError as exc:
+        _stop_on(exc)
     names = [p.name for p in profiles]
     if st.session_state.get(_KEY) not in names:
         raw = st.query_params.get("learner")
