@@ -212,3 +212,14 @@ def test_page_speaks_one_language(page_id: str, lang: str) -> None:
     if lang == "en":
         chinese = [(k, v[:80]) for k, v in texts if CJK.search(_strip_allowed(v))]
         assert chinese == [], f"{page_id} [en] shows Chinese text: {chinese}"
+
+
+def test_every_store_fault_kind_is_told_in_both_languages() -> None:
+    """Each kind a store error can carry has the page's wording, for a file and for a server."""
+    from study import pg_store
+
+    server_kinds = {kind for kind, _ in pg_store._FAULTS.values()} | {pg_store._NO_FREE_CONNECTION[0]}
+    for key in [f"flashcards.fault_{k}" for k in ("full", "readonly", "io", "busy")] + \
+               [f"flashcards.fault_server_{k}" for k in sorted(server_kinds)]:
+        zh, en = i18n.t(key, lang="zh"), i18n.t(key, lang="en")
+        assert zh and en and zh != en, key

@@ -69,7 +69,8 @@ def fault_reason(exc: StoreError) -> str:
     kind = getattr(exc, "kind", None)
     if exc.backend == "postgres":
         kind = f"server_{kind}"  # a database server's faults, not a file's
-    known = ("full", "readonly", "io", "busy", "server_unreachable", "server_readonly", "server_full", "server_busy")
+    known = ("full", "readonly", "io", "busy", "server_unreachable", "server_readonly", "server_full", "server_busy",
+             "server_io")
     return shell.t(f"flashcards.fault_{kind}") if kind in known else exc.reason
 
 
