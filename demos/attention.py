@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from demos.background import start_once
 from model import BOS, HashVocab, MultiHeadAttention, Transformer, TransformerConfig, Vocab
 from model.vocab import tokenize
 
@@ -499,23 +500,13 @@ def multihead_table(d_model: int, T: int, heads: tuple[int, ...] | None = None) 
 # Warm-up: the two tables above cost ~1 s each the first time in a process (FLOP counter set-up,
 # 10,000-sample histograms); a page computes them in the background at its first visit.
 
-_warming: threading.Thread | None = None
-_warm_lock = threading.Lock()
-
-
 def warm_up(d_models: tuple[int, ...], T: int, n: int) -> threading.Thread | None:
     """Once per process: compute scaling_table(D_K_OPTIONS, n) and multihead_table(d, T) for each
-    d in `d_models` in a background thread (plain Python, no UI). Returns the thread while it
-    runs (a caller that needs the tables joins it), None once it has finished."""
-    global _warming
-    with _warm_lock:
-        if _warming is None:
-            def work() -> None:
-                scaling_table(D_K_OPTIONS, n)
-                for d in d_models:
-                    multihead_table(d, T)
+    d in `d_models` in a background thread. Returns the thread while it runs (a caller that needs
+    the tables joins it), None once it has finished."""
+    def work() -> None:
+        scaling_table(D_K_OPTIONS, n)
+        for d in d_models:
+            multihead_table(d, T)
 
-            # Not a daemon: torch work abandoned at interpreter exit aborts the process.
-            _warming = threading.Thread(target=work, name="attention-warm-up", daemon=False)
-            _warming.start()
-        return _warming if _warming.is_alive() else None
+    return start_once("attention-warm-up", work)

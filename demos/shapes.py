@@ -10,11 +10,11 @@ h heads, d_k = d_model / h, d_ff = 4·d_model (the FFN's hidden width), V vocabu
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import torch
 
+from demos.background import start_once
 from model import HashVocab, Transformer, TransformerConfig, tokenize
 
 VOCAB = 1000
@@ -163,20 +163,10 @@ def run_trace(B: int = 2, S: int = 5, T: int = 4, d_model: int = 64, heads: int 
     return ShapeTrace(steps, values, tr, shown)
 
 
-_meta_warm: threading.Thread | None = None
-_meta_lock = threading.Lock()
-
-
 def warm_up_meta() -> None:
     """Once per process, in the background: the meta device's first forward costs ~1 s (its
     kernels are set up lazily); later ones ~70 ms."""
-    global _meta_warm
-    with _meta_lock:
-        if _meta_warm is None:
-            # Not a daemon: torch work abandoned at interpreter exit aborts the process.
-            _meta_warm = threading.Thread(target=lambda: run_trace(1, 1, 1, 16, 1, 1, device="meta"),
-                                          name="shapes-meta-warm-up", daemon=False)
-            _meta_warm.start()
+    start_once("shapes-meta-warm-up", lambda: run_trace(1, 1, 1, 16, 1, 1, device="meta"))
 
 
 def compact(steps: list[Step]) -> list[Step]:
