@@ -35,6 +35,14 @@ DEMOS: dict[str, tuple[str, str]] = {
     "shapes": ("张量形状追踪", "Shape tracer"),
     "train_lab": ("训练实验室", "Training lab"),
     "generation": ("逐步生成", "Step-by-step generation"),
+    # Decoder-only (LLM-era) mechanics, on our own decoder-only model.
+    "kv_cache": ("KV 缓存", "KV cache"),
+    "rope": ("旋转位置编码 RoPE", "RoPE"),
+    "gqa": ("MHA / GQA / MQA", "MHA / GQA / MQA"),
+    "sampling": ("采样：温度、top-k、top-p", "Sampling: temperature, top-k, top-p"),
+    "bug_hunt": ("找 Bug", "Bug hunt"),
+    # Hand-written code (手撕), graded against our model.
+    "drills": ("手撕代码", "Coding drills"),
 }
 
 # Sections (tabs) of each demo page: a card links to one with params {section: ...}.
@@ -51,6 +59,12 @@ DEMO_SECTIONS: dict[str, tuple[str, ...]] = {
     "shapes": ("trace", "quiz"),
     "train_lab": ("train",),
     "generation": ("greedy", "beam", "teacher_forcing"),
+    "kv_cache": ("steps", "timing", "memory", "bound"),
+    "rope": ("rotation", "distance", "shift", "extrapolation", "interpolation"),
+    "gqa": ("compare", "heads"),
+    "sampling": ("distribution", "samples"),
+    "bug_hunt": ("hunt",),
+    "drills": ("list",),
 }
 DEMO_PARAMS: dict[str, tuple[str, ...]] = {
     "positional_encoding": ("d_model", "length"),
@@ -64,6 +78,12 @@ DEMO_PARAMS: dict[str, tuple[str, ...]] = {
     "shapes": (),
     "train_lab": ("task",),
     "generation": ("sentence", "beam"),
+    "kv_cache": ("preset", "length", "batch"),
+    "rope": ("d_head", "length"),
+    "gqa": ("n_kv_heads",),
+    "sampling": ("prompt", "temperature", "top_k", "top_p"),
+    "bug_hunt": (),
+    "drills": ("drill",),
 }
 
 SOURCES = (
@@ -170,6 +190,16 @@ class Correction(BaseModel):
     why: Bilingual
 
 
+class Followup(BaseModel):
+    """An interviewer's follow-up (追问): asked in the mock interview when the learner's answer
+    missed any keyword group of `trigger` (or always, when `trigger` is absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: Bilingual
+    answer: Bilingual
+    trigger: Keywords | None = None
+
+
 class Card(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -183,6 +213,7 @@ class Card(BaseModel):
     aliases: BilingualList = Field(default_factory=BilingualList)
     related: list[str] = Field(default_factory=list)
     corrections: list[Correction] = Field(default_factory=list)
+    followups: list[Followup] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod

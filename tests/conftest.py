@@ -6,6 +6,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible in CI: a fixed, derandomized search (a random red CI is a
+# defect). Locally they explore fresh examples; `HYPOTHESIS_PROFILE=fuzz` runs a longer search.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000, deadline=None)
+settings.register_profile("dev")
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+elif os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
