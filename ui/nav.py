@@ -26,6 +26,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("flashcards", "section_study", ":material/style:"),
     PageSpec("interview", "section_study", ":material/record_voice_over:"),
     PageSpec("stats", "section_study", ":material/monitoring:"),
+    PageSpec("drills", "section_study", ":material/code:"),
     PageSpec("positional_encoding", "section_demos", ":material/waves:"),
     PageSpec("attention", "section_demos", ":material/grid_on:"),
     PageSpec("masks", "section_demos", ":material/visibility_off:"),
@@ -37,6 +38,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("shapes", "section_demos", ":material/data_array:"),
     PageSpec("train_lab", "section_lab", ":material/model_training:"),
     PageSpec("generation", "section_lab", ":material/auto_awesome:"),
+    PageSpec("kv_cache", "section_llm", ":material/memory:"),
+    PageSpec("rope", "section_llm", ":material/rotate_right:"),
+    PageSpec("gqa", "section_llm", ":material/call_split:"),
+    PageSpec("sampling", "section_llm", ":material/casino:"),
+    PageSpec("bug_hunt", "section_llm", ":material/bug_report:"),
     PageSpec("lessons", "section_teach", ":material/school:"),
 )
 

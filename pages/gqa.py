@@ -1,0 +1,6 @@
+from ui import shell
+
+shell.page("gqa")
+import streamlit as st
+
+st.info(shell.t("common.coming_soon"))
