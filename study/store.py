@@ -119,6 +119,20 @@ SCHEMA: tuple[str, ...] = (
         PRIMARY KEY (profile_id, question_id)
     );
     """,
+    # v2: hand-written code drills (drills/): every graded attempt, with the code and the result.
+    """
+    CREATE TABLE drill_attempts (
+        id {ID},
+        profile_id {REF} NOT NULL REFERENCES profiles(id),
+        drill_id {KEY} NOT NULL,
+        code TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        result_json TEXT NOT NULL,
+        revealed INTEGER NOT NULL DEFAULT 0,
+        created_at {TS} NOT NULL
+    );
+    CREATE INDEX drill_attempts_profile ON drill_attempts(profile_id, drill_id, created_at);
+    """,
 )
 SQLITE_TYPES = {"ID": "INTEGER PRIMARY KEY AUTOINCREMENT", "REF": "INTEGER", "BIGINT": "INTEGER", "KEY": "TEXT",
                 "TS": "TEXT", "BLOB": "BLOB", "REAL": "REAL"}

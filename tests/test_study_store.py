@@ -39,7 +39,7 @@ def test_new_file_is_versioned_wal_and_marked(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "dir" / "p.sqlite3"  # folders are created
     store = SQLiteStore(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version() == SCHEMA_VERSION
