@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from demos.background import start_once
 from model import BOS, HashVocab, MultiHeadAttention, Transformer, TransformerConfig, Vocab
+from model.checkpoint import CheckpointError, load_checkpoint
 from model.vocab import tokenize
 
 MAX_CHARS = 200          # longer input is cut (and the page says so)
@@ -77,10 +78,6 @@ def trained_model(path: str | None = None) -> LiveModel | None:
     """The trained translation model (我 现在 爱 你 → I love you now), or None when no checkpoint
     (model/checkpoints/translate.pt, or `path`, or $TIL_TRANSLATE_CHECKPOINT) can be loaded."""
     path = path or os.environ.get("TIL_TRANSLATE_CHECKPOINT") or None
-    try:
-        from model.checkpoint import CheckpointError, load_checkpoint
-    except ImportError:
-        return None
     try:
         net, (src_vocab, tgt_vocab), meta = load_checkpoint("translate", path, cached=False)
     except CheckpointError:

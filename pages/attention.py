@@ -11,11 +11,7 @@ from demos import attention as A
 from figures import attention as F
 from questions.schema import DEMO_SECTIONS
 from ui import plot, state
-
-try:
-    from ui.demo_footer import demo_footer
-except ImportError:  # written by another helper
-    demo_footer = None
+from ui.demo_footer import demo_footer
 
 PAGE = "attention"
 DEFAULT_SENTENCE = "我 现在 爱 你"
@@ -454,5 +450,4 @@ else:
         {"heatmaps": section_heatmaps, "six_steps": section_six_steps, "wq_wk": section_wq_wk,
          "multihead": section_multihead, "live_scaling": section_live_scaling}[section](*ready)
 
-if demo_footer is not None:
-    demo_footer(PAGE)
+demo_footer(PAGE)

@@ -12,11 +12,7 @@ from study import export, scoring
 from study import scheduler as sched
 from study.store import StoreError
 from ui import profile, state
-
-try:
-    from ui.cards import render_card
-except ImportError:  # the shared renderer is not there yet
-    render_card = None
+from ui.cards import render_card
 
 T = "flashcards."
 RATING_NAMES = {Rating.Again: "again", Rating.Hard: "hard", Rating.Good: "good", Rating.Easy: "easy"}
@@ -128,11 +124,6 @@ def _restart_cram() -> None:
     _reset_card()
 
 
-def _toggle_bookmark(qid: str, on: bool) -> None:
-    with profile.saving():
-        store.set_bookmark(me.id, qid, on)
-
-
 # ---- pick the card ------------------------------------------------------------------------
 if mode == "cram":
     cram_ids = link_ids or ids
@@ -226,17 +217,7 @@ else:
             elif self_check:
                 st.caption(t("no_typed"))
             st.divider()
-        if render_card is not None:
-            render_card(card, lang, key_prefix=f"fc-{current}", show_answer=revealed, show_question=False)
-        else:
-            tp = TOPICS.get(card.topic, (card.topic, card.topic))[0 if lang == "zh" else 1]
-            st.caption(f"{tp} · {t('difficulty')} {'★' * card.difficulty}")
-            if revealed:
-                st.markdown(card.answer.get(lang))
-            marked = current in store.bookmarks(me.id)
-            st.button(t("unbookmark") if marked else t("bookmark"), on_click=_toggle_bookmark,
-                      args=(current, not marked), key="fc:bm",
-                      icon=":material/bookmark_remove:" if marked else ":material/bookmark_add:")
+        render_card(card, lang, key_prefix=f"fc-{current}", show_answer=revealed, show_question=False)
 
 if mode == "review":
     st.button(t("undo"), on_click=_undo, icon=":material/undo:", key="fc:undo", shortcut="U", type="tertiary",

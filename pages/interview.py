@@ -10,11 +10,7 @@ from questions.schema import TOPICS
 from study import interview as iv
 from study.store import InterviewAnswer
 from ui import profile
-
-try:
-    from ui.cards import render_card
-except ImportError:  # the shared renderer is not there yet
-    render_card = None
+from ui.cards import render_card
 
 S = "iv:session"
 GRADES = ((1, "again"), (2, "hard"), (3, "good"), (4, "easy"))
@@ -185,10 +181,7 @@ elif s["phase"] == "review":
     with a2:
         st.markdown(f"**{t('reference')}**")
         with st.container(border=True, height=420):
-            if render_card is not None:
-                render_card(card, lang, key_prefix=f"iv-{idx}", show_question=False)
-            else:
-                st.markdown(card.answer.get(lang))
+            render_card(card, lang, key_prefix=f"iv-{idx}", show_question=False)
     st.markdown(f"**{t('self_grade')}**")
     cols = st.columns(4)
     for col, (value, name) in zip(cols, GRADES, strict=True):

@@ -1,5 +1,6 @@
 """Masks demo: padding, causal and combined masks, keys vs queries, the NaN guard, BERT, leak check."""
 from ui import shell
+from ui.demo_footer import demo_footer
 
 shell.page("masks")
 import numpy as np
@@ -273,9 +274,4 @@ elif section == "leak":
             else:
                 st.error(T_("leak_bad"), icon=":material/warning:")
 
-try:
-    from ui.demo_footer import demo_footer
-except ImportError:  # pragma: no cover - the footer helper is written elsewhere
-    demo_footer = None
-if demo_footer is not None:
-    demo_footer("masks")
+demo_footer("masks")

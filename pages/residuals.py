@@ -1,5 +1,6 @@
 """Residuals & gradients demo: depth with/without residuals, RNN vs attention, Post-LN vs Pre-LN."""
 from ui import shell
+from ui.demo_footer import demo_footer
 
 shell.page("residuals")
 import numpy as np
@@ -86,9 +87,4 @@ elif section == "pre_post_ln":
     st.markdown(T_("ln_read_md"))
     st.caption(T_("ln_measured_md", n=depth, r=post[-1] / pre[-1]))
 
-try:
-    from ui.demo_footer import demo_footer
-except ImportError:  # pragma: no cover - the footer helper is written elsewhere
-    demo_footer = None
-if demo_footer is not None:
-    demo_footer("residuals")
+demo_footer("residuals")

@@ -11,11 +11,7 @@ from demos import shapes as D
 from figures import shapes as F
 from questions.schema import DEMO_SECTIONS
 from ui import plot, state
-
-try:
-    from ui.demo_footer import demo_footer
-except ImportError:  # written by another helper
-    demo_footer = None
+from ui.demo_footer import demo_footer
 
 PAGE = "shapes"
 DEFAULTS = {"B": 2, "S": 5, "T": 4, "d_model": 64, "heads": 4, "layers": 2}
@@ -200,5 +196,4 @@ if section == "quiz":
 else:
     section_trace()
 
-if demo_footer is not None:
-    demo_footer(PAGE)
+demo_footer(PAGE)

@@ -1,25 +1,62 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages; Debian's chromium, a CJK font and the PostgreSQL
-# server the progress-store tests start) and run the whole suite. Usage: bash scripts/test.sh [extra pytest args]
+# Install what the tests need and run the suite.
+#
+#   bash scripts/test.sh            the whole suite (unit, AppTest, real-browser, PostgreSQL store)
+#   bash scripts/test.sh --quick    day-to-day: no browser, no PostgreSQL, no slow tests (< 60 s)
+#   bash scripts/test.sh -- ARGS    extra pytest arguments (e.g. -- -k drills)
+#
+# Python packages go into ./.venv (created here) unless a virtual environment is already active.
+# The whole suite also needs three Debian packages, installed with apt-get when missing:
+#   chromium         the real-browser tests (Playwright drives /usr/bin/chromium; no browser download)
+#   fonts-noto-cjk   Chinese glyphs in screenshots
+#   postgresql       the PostgreSQL progress-store tests start a throwaway server of their own
+# On a 2-core machine the whole suite takes about 8-10 minutes after a first install of 1-2 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q -r requirements-test.txt || { echo "pip install failed"; exit 1; }
+QUICK=0
+ARGS=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --) shift; ARGS+=("$@"); break ;;
+    *) ARGS+=("$1") ;;
+  esac
+  shift
+done
 
-APT=()
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-  APT+=(chromium fonts-noto-cjk)
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    echo "Creating a virtual environment in .venv (Python >= 3.11 needed: $(python3 --version 2>&1))"
+    python3 -m venv .venv || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)"; exit 1; }
+  fi
+  PY=.venv/bin/python
+else
+  PY=python
 fi
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  APT+=(postgresql)  # tests/pgserver.py runs its initdb and pg_ctl on a throwaway cluster
-fi
-if [ "${#APT[@]}" -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}" >/dev/null \
-    || { echo "apt-get install ${APT[*]} failed"; exit 1; }
-fi
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
 
-python3 -m pytest "$@"
+echo "Installing Python packages (requirements-test.txt; torch==2.13.0, CPU build)..."
+"$PY" -m pip install -q --disable-pip-version-check -r requirements-test.txt || { echo "pip install failed"; exit 1; }
+
+if [ "$QUICK" -eq 0 ]; then
+  APT=()
+  if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    APT+=(chromium fonts-noto-cjk)
+  fi
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    APT+=(postgresql)  # tests/pgserver.py runs its initdb and pg_ctl on a throwaway cluster
+  fi
+  if [ "${#APT[@]}" -gt 0 ]; then
+    echo "Installing Debian packages: ${APT[*]} (apt-get; sudo when not root)"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}" >/dev/null \
+      || { echo "apt-get install ${APT[*]} failed"; exit 1; }
+  fi
+  "$PY" -m pytest "${ARGS[@]}"
+else
+  "$PY" -m pytest -m "not browser and not slow and not postgres" -n 2 -q "${ARGS[@]}"
+fi
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: treating this as a failure"

@@ -27,6 +27,19 @@ ARTIFACTS = ROOT / "artifacts"
 os.environ.setdefault("TIL_DB", str(ARTIFACTS / "test-progress.sqlite3"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Markers that `scripts/test.sh --quick` deselects: tests that need PostgreSQL (they use the
+    pg fixtures) and real-browser tests (any test_browser_* file) are marked here, so a new test
+    cannot forget its marker."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if ({"pg_server", "pg_url"} & set(getattr(item, "fixturenames", ()))
+                or (callspec is not None and callspec.params.get("store_target") == "postgres")):
+            item.add_marker(pytest.mark.postgres)
+        if Path(str(item.fspath)).name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
