@@ -2,6 +2,7 @@
 
     python -m questions validate [--dir D]
     python -m questions search "为什么除以根号dk" [--top 3] [--lang zh|en] [--json] [--dir D]
+    python -m questions eval [--json] [--file questions/eval/queries.yaml] [--dir D]
 """
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="language of the returned question (default: the query's)")
     s.add_argument("--json", action="store_true", help='print [{"id", "score", "question"}]')
     s.add_argument("--dir", default=None)
+    e = sub.add_parser("eval", help="recall@1, recall@3 and MRR of the search on the hand-written query set")
+    e.add_argument("--json", action="store_true", help='print {"n", "recall@1", "recall@3", "mrr", "misses", ...}')
+    e.add_argument("--file", default=None, help="query set (default: questions/eval/queries.yaml)")
+    e.add_argument("--dir", default=None)
     args = parser.parse_args(argv)
 
     if args.cmd == "validate":
@@ -37,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             code = max(code, lessons_report())
         return code
 
+    if args.cmd == "eval":
+        return _eval(args)
+
     from questions.bank import load_bank
     from questions.search import search
 
@@ -49,6 +57,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{i:>2}. {h.score:7.3f}  {h.id}  {h.question}")
         if not hits:
             print("no match")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from questions.bank import load_bank
+    from questions.search_eval import evaluate, load_queries
+
+    result = evaluate(load_bank(args.dir), load_queries(args.file))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"n={result['n']}  recall@1={result['recall@1']:.1%}  recall@3={result['recall@3']:.1%}  "
+          f"mrr={result['mrr']:.3f}  (skipped {result['skipped']}: missing ids {', '.join(result['missing_ids']) or '-'})")
+    for m in result["misses"]:
+        print(f"  miss (rank {m['rank'] or '-'}): {m['q']!r} expected {m['expected']} got {m['got']}")
     return 0
 
 
