@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from questions.schema import DEMOS
+from study import scheduler as sched
 from study import stats
 from ui import profile
 from ui.cards import topic_label
@@ -57,15 +58,22 @@ with st.container(border=True):
     else:
         per_day = stats.reviews_per_day(reviews, tz)
         streak = stats.streak(per_day, today)
-        due = sum(1 for s in states.values() if stats.local_date(s.due, tz) <= today)
+        new_limit = int(store.get_setting(me.id, "new_per_day", sched.DEFAULT_NEW_PER_DAY))
+        new_today = store.new_cards_since(me.id, sched.today_start(now, tz))
+        due = sched.due_summary([c.id for c in deck.cards], states, now, new_today, new_limit, tz)
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric(t("due_today"), due, help=t("due_help"))
+        c1.metric(t("due_now"), due.now, help=t("due_help"))
         c2.metric(t("streak"), t("days_one" if streak == 1 else "days", n=streak))
         c3.metric(t("reviewed_today"), per_day.get(today, 0))
         c4.metric(t("new_cards"), max(0, len(deck.cards) - len(states)))
-        if due:
-            st.page_link("pages/flashcards.py", label=t("review_now", n=due), icon=":material/play_circle:",
+        if due.now:
+            st.page_link("pages/flashcards.py", label=t("review_now", n=due.now), icon=":material/play_circle:",
                          query_params={"lang": lang})
+        elif due.new:
+            st.page_link("pages/flashcards.py", label=t("learn_new", n=due.new), icon=":material/play_circle:",
+                         query_params={"lang": lang})
+        if due.later_today:
+            st.caption(t("later_today", n=due.later_today))
         topic_of = {c.id: c.topic for c in deck.cards}
         recent = [r for r in reviews if r.reviewed_at >= now - timedelta(days=WEAK_DAYS)]
         weak = weakest_topics(recent, topic_of)

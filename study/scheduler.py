@@ -129,6 +129,30 @@ def build_queue(question_ids: Sequence[str], states: dict[str, CardState], now: 
 
 
 @dataclass(frozen=True)
+class Due:
+    """What a learner has to do now, as the flashcards page will serve it (home and flashcards
+    both read this, so they never disagree)."""
+
+    learning: int      # learning/relearning cards due now
+    review: int        # review cards due now
+    new: int           # new cards still allowed today (daily limit)
+    later_today: int   # cards that fall due later today (local date), not yet servable
+
+    @property
+    def now(self) -> int:
+        return self.learning + self.review
+
+
+def due_summary(question_ids: Sequence[str], states: dict[str, CardState], now: datetime, new_today: int,
+                new_limit: int, tz_offset_minutes: int = 0) -> Due:
+    q = build_queue(question_ids, states, now, new_today, new_limit)
+    end_of_day = today_start(now, tz_offset_minutes) + timedelta(days=1)
+    ids = set(question_ids)
+    later = sum(1 for qid, s in states.items() if qid in ids and now < s.due < end_of_day)
+    return Due(len(q.learning), len(q.review), len(q.new), later)
+
+
+@dataclass(frozen=True)
 class Rated:
     review_id: int
     card: Card

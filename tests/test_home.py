@@ -53,7 +53,7 @@ def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     at = render("en")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[t("home.due_today", "en")] == "3"        # the three cards rated Again are due
+    assert metrics[t("home.due_now", "en")] == "3"        # the three cards rated Again are due
     assert metrics[t("home.streak", "en")] == t("home.days", "en", n=3)
     assert metrics[t("home.reviewed_today", "en")] == "3"
     assert metrics[t("home.new_cards", "en")] == str(len(bank.cards) - 6)
@@ -62,3 +62,54 @@ def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         t("home.review_now", "en", n=3)) + 1]
     assert t("home.weak_line", "en", topic="Attention", again=1, n=2) in links
     assert not any(lbl.startswith("Training:") for lbl in links)   # never forgotten: not weak
+
+
+def _open(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "en"
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_home_and_flashcards_agree_on_what_is_due(later: bool, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after rating three new cards Good (they go to a short learning step), home must not
+    say "Review now (3 due)" while flashcards says "Learning 0 · Due 0". With `later`, two more
+    cards were forgotten an hour ago: both pages must count exactly those two."""
+    from study import scheduler as sched
+
+    db = tmp_path / "p.sqlite3"
+    monkeypatch.setenv("TIL_DB", str(db))
+    ids = [c.id for c in load_bank().cards]
+    store = SQLiteStore(db)
+    me = store.get_or_create_profile("Ana")
+    now = datetime.now(UTC)
+    scheduler = sched.make_scheduler()
+    for qid in ids[:3]:
+        sched.rate(store, scheduler, me.id, qid, 3, now=now - timedelta(seconds=30))
+    if later:
+        for qid in ids[3:5]:
+            store.record_review(me.id, qid, 1, now - timedelta(days=2), None, "{}", 2, now - timedelta(hours=1), 1.0)
+    states = store.card_states(me.id)
+    store.close()
+    expect = sched.due_summary(ids, states, now, 3, sched.DEFAULT_NEW_PER_DAY)
+    assert expect.now == (2 if later else 0)
+
+    home = _open("home", learner="Ana")
+    metrics = {m.label: m.value for m in home.metric}
+    assert metrics[t("home.due_now", "en")] == str(expect.now)
+    links = [e.proto.label for e in home.get("page_link")]
+    review_now = [lbl for lbl in links if lbl.startswith("Review now")]
+    assert review_now == ([t("home.review_now", "en", n=2)] if later else [])
+
+    cards = _open("flashcards", learner="Ana")
+    caption = next(c.value for c in cards.caption if "Learning" in c.value)
+    learning, review = (int(x) for x in __import__("re").findall(r"(\d+)", caption)[:2])
+    assert learning + review == expect.now, caption

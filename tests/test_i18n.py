@@ -141,7 +141,7 @@ def test_used_keys_exist(path: Path) -> None:
 
 def test_key_scanner_sees_helpers() -> None:
     keys = used_keys(ROOT / "pages" / "home.py")
-    assert "home.due_today" in keys and "common.page_home" not in keys
+    assert "home.due_now" in keys and "common.page_home" not in keys
     lam = ast.parse('T_ = lambda key, **kw: shell.t(f"residuals.{key}", **kw)\nT_("intro")')
     assert _prefix_of_helper(lam.body[0].value) == "residuals."
     keys = used_keys(ROOT / "pages" / "lessons.py")
