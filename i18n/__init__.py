@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
+from questions import safe_yaml
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -21,10 +21,13 @@ class MissingString(KeyError):
 
 @functools.cache
 def catalog() -> dict[str, dict[str, str]]:
-    """All strings: {"ns.key": {"zh": ..., "en": ...}}."""
+    """All strings: {"ns.key": {"zh": ..., "en": ...}}.
+
+    Read with the app's one safe YAML loader: a broken or hostile file raises
+    `safe_yaml.YamlError` as `i18n/<file>:line: reason`."""
     out: dict[str, dict[str, str]] = {}
     for path in sorted(_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_yaml.load_file(path, name=f"i18n/{path.name}") or {}
         for key, value in data.items():
             out[f"{path.stem}.{key}"] = value
     return out

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from questions.bank import locate_line, node_line
+from questions import safe_yaml
+from questions.safe_yaml import locate_line, node_line
 from questions.schema import SLUG, Bilingual, DemoLink
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -140,21 +140,10 @@ def _reason(err: dict) -> str:
 def _load_file(path: Path, known_cards: set[str] | None) -> tuple[Lesson | None, list[Problem]]:
     rel = path.name
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Problem(rel, 0, f"cannot read file: {e}")]
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        raw = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = " ".join(x for x in (e.context, e.problem) if x)
-        return None, [Problem(rel, mark.line + 1 if mark else 0, f"YAML syntax error: {what}")]
-    except yaml.YAMLError as e:
-        return None, [Problem(rel, 0, f"YAML error: {e}")]
-    finally:
-        loader.dispose()
+        root = safe_yaml.compose_file(path, name=rel)
+        raw = safe_yaml.construct(root) if root is not None else None
+    except safe_yaml.YamlError as e:
+        return None, [Problem(rel, e.line, e.reason)]
     if root is None or not isinstance(raw, dict):
         return None, [Problem(rel, node_line(root) if root is not None else 1,
                               "a lesson file must be a mapping with title and steps")]

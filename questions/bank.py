@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
+from yaml.nodes import MappingNode, SequenceNode
 
+from questions import safe_yaml
 from questions import validate as checks
+from questions.safe_yaml import locate_line, node_line
 from questions.schema import SOURCES, TOPICS, Card
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -136,46 +138,7 @@ class Bank:
 
 
 # ---------------------------------------------------------------------------------------------
-# YAML with line numbers
-
-def _compose(text: str) -> yaml.Node | None:
-    loader = yaml.SafeLoader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
-
-
-def _construct(node: yaml.Node) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def node_line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def locate_line(node: yaml.Node, loc: Iterable) -> int:
-    """Line of the deepest node reachable along a pydantic error location."""
-    line = node_line(node)
-    for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == part:
-                    node, line = v, node_line(k)
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node_line(node)
-        else:
-            return line
-    return line
-
+# YAML with line numbers (questions/safe_yaml.py: no anchors/aliases, size/depth/node caps)
 
 def _reason(err: dict, card_id: str | None) -> str:
     loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
@@ -193,32 +156,23 @@ def _load_file(path: Path, rel: str) -> tuple[list[tuple[Card, Origin]], list[Pr
     """Cards of one file with their start lines, and the file's problems."""
     problems: list[Problem] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return [], [Problem(rel, 0, f"cannot read file: {e}")]
-    try:
-        root = _compose(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 0
-        what = " ".join(x for x in (e.context, e.problem) if x)
-        return [], [Problem(rel, line, f"YAML syntax error: {what}")]
-    except yaml.YAMLError as e:
-        return [], [Problem(rel, 0, f"YAML error: {e}")]
+        root = safe_yaml.compose_file(path, name=rel)
+    except safe_yaml.YamlError as e:
+        return [], [Problem(rel, e.line, e.reason)]
     if root is None:
         return [], []  # an empty file is an empty topic
-    if not isinstance(root, yaml.SequenceNode):
+    if not isinstance(root, SequenceNode):
         return [], [Problem(rel, node_line(root), "the file must be a YAML list of cards (- id: ...)")]
     out: list[tuple[Card, Origin]] = []
     for item in root.value:
         line = node_line(item)
-        if not isinstance(item, yaml.MappingNode):
+        if not isinstance(item, MappingNode):
             problems.append(Problem(rel, line, "a list item is not a card (expected a mapping)"))
             continue
         try:
-            raw = _construct(item)
-        except yaml.YAMLError as e:
-            problems.append(Problem(rel, line, f"YAML error: {e}"))
+            raw = safe_yaml.construct(item)
+        except safe_yaml.YamlError as e:
+            problems.append(Problem(rel, e.line or line, e.reason))
             continue
         card_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         try:

@@ -147,7 +147,7 @@ def compose(text: str | bytes, limits: Limits = DEFAULT) -> Node | None:
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise YamlError(f"not UTF-8 text (byte {e.start})") from None
+            raise YamlError(f"cannot read file: not UTF-8 text (byte {e.start})") from None
     else:
         _check_size(len(text.encode("utf-8", "surrogatepass")), limits)
         text = text.removeprefix("\ufeff")

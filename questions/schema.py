@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -156,10 +155,13 @@ class Keywords(BaseModel):
         return self.zh if lang == "zh" else self.en
 
 
+ParamValue = str | int | float | bool  # a URL query value: plain scalars only (no lists, mappings, None)
+
+
 class DemoLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, ParamValue] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod

@@ -5,9 +5,11 @@ importing a newer export into Anki updates the notes instead of duplicating them
 converted from `$…$` / `$$…$$` to Anki's MathJax delimiters `\\(…\\)` / `\\[…\\]`; both
 languages are on each note.
 
-Import: at most `MAX_IMPORT_BYTES`, parsed with yaml.safe_load, every card validated with the
-question bank's schema (and its extra lint checks when present); any error rejects the whole
-file (nothing half-imported).
+Import: read by the app's one safe YAML loader (questions/safe_yaml.py, `IMPORT_LIMITS`: no
+anchors, aliases, merge keys or tags; bytes, depth, nodes and scalar length capped before any
+object is built), every card validated with the question bank's schema and lint, and its texts by
+the CommonMark judge (questions/markdown_check.py: no images, outside links or raw HTML); any
+error rejects the whole file (nothing half-imported).
 """
 from __future__ import annotations
 
@@ -20,16 +22,22 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import genanki
-import yaml
 from pydantic import ValidationError
+from yaml.nodes import MappingNode, SequenceNode
 
+from questions import markdown_check, safe_yaml
+from questions import validate as checks
+from questions.safe_yaml import locate_line, node_line
 from questions.schema import TOPICS, Card
+from questions.validate import Loc, _strings
 
 ANKI_MODEL_ID = 1_607_392_319   # fixed forever: changing it makes Anki see a new note type
 ANKI_DECK_ID = 2_059_400_110    # fixed forever: the "Transformer Interview Lab" deck
 DECK_NAME = "Transformer Interview Lab"
-MAX_IMPORT_BYTES = 1_000_000
-MAX_IMPORT_CARDS = 2000
+MAX_IMPORT_BYTES = 512_000     # a learner's own deck: ~150 cards of the bank's size
+MAX_IMPORT_CARDS = 500
+# What an uploaded file may cost before any object is built (questions/safe_yaml.py).
+IMPORT_LIMITS = safe_yaml.Limits(max_bytes=MAX_IMPORT_BYTES, max_depth=12, max_nodes=25_000, max_scalar=10_000)
 
 _FIELDS = ["Id", "Topic", "QuestionZh", "QuestionEn", "AnswerZh", "AnswerEn"]
 ANKI_MODEL = genanki.Model(
@@ -106,13 +114,25 @@ def to_apkg(cards: Iterable[Card]) -> bytes:
         return path.read_bytes()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: one that begins like a formula (`=`, `+`, `-`, `@`, tab,
+    carriage return) gets a leading `'` (OWASP's advice against CSV formula injection)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(cards: Iterable[Card]) -> str:
-    """CSV (UTF-8 with a header row): id, topic, difficulty, both questions and answers."""
+    """CSV (UTF-8 with a header row): id, topic, difficulty, both questions and answers; text cells
+    are escaped against formula injection (`csv_cell`)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "topic", "difficulty", "question_zh", "question_en", "answer_zh", "answer_en"])
     for c in cards:
-        w.writerow([c.id, c.topic, c.difficulty, c.question.zh, c.question.en, c.answer.zh, c.answer.en])
+        w.writerow([csv_cell(v) for v in (c.id, c.topic, c.difficulty, c.question.zh, c.question.en,
+                                          c.answer.zh, c.answer.en)])
     return buf.getvalue()
 
 
@@ -124,76 +144,76 @@ class ImportRejected(ValueError):
         super().__init__("; ".join(self.errors[:5]))
 
 
-def _lint(raw: dict) -> list[str]:
-    """The questions package's extra checks, when that package provides them."""
-    try:
-        from questions import validate as checks  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    lint = getattr(checks, "lint_card", None)
-    if lint is None:
-        return []
-    return [f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in lint(raw)]
+# The card fields shown as Markdown (and the other free texts): judged by the CommonMark parser.
+_TEXT_FIELDS = ("question", "answer", "aliases", "keywords", "corrections", "followups")
 
 
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(")
+def _outside_content(raw: dict) -> list[tuple[Loc, str]]:
+    """Markdown that would make a viewer's browser fetch or follow something chosen by the file's
+    author (images, outside links, raw HTML...), judged by questions.markdown_check."""
+    out: list[tuple[Loc, str]] = []
+    for key in _TEXT_FIELDS:
+        for loc, text in _strings(raw.get(key), (key,)):
+            out.extend((loc, problem) for problem in markdown_check.judge(text))
+    return out
 
 
-def _remote_content(raw: dict) -> list[str]:
-    """Markdown images in an imported card: they would make every viewer's browser fetch a URL
-    chosen by whoever wrote the file (cards are rendered as Markdown)."""
-    from questions.validate import _strings
-
-    return [f"{'.'.join(map(str, loc))}: Markdown images are not allowed in imported cards"
-            for loc, text in _strings(raw) if _MD_IMAGE.search(text)]
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def parse_import(data: bytes, reserved_ids: Iterable[str] = ()) -> list[dict]:
     """Validate an uploaded YAML bank; the cards as plain dicts, or ImportRejected (all or nothing).
 
-    `reserved_ids` are ids the file may not use (the built-in bank's).
+    The file is read by questions/safe_yaml.py with `IMPORT_LIMITS` (no anchors, aliases, merge
+    keys or tags; size, depth, node and scalar caps checked before anything is built), every card
+    goes through the bank's schema and lint, and its texts through the Markdown judge. Errors are
+    `line N: card i ('id'): field: reason`. `reserved_ids` are ids the file may not use (the
+    built-in bank's).
     """
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRejected([f"file too large: {len(data):,} bytes (limit {MAX_IMPORT_BYTES:,})"])
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRejected(["not UTF-8 text"]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ImportRejected([f"YAML syntax error: {where}{getattr(exc, 'problem', exc)}"]) from None
-    if not isinstance(raw, list) or not raw:
-        raise ImportRejected(["the file must be a non-empty YAML list of cards (- id: ...)"])
-    if len(raw) > MAX_IMPORT_CARDS:
-        raise ImportRejected([f"too many cards: {len(raw)} (limit {MAX_IMPORT_CARDS})"])
+        root = safe_yaml.compose(data, IMPORT_LIMITS)
+    except safe_yaml.YamlError as exc:
+        raise ImportRejected([_one_line(exc)]) from None
+    if not isinstance(root, SequenceNode) or not root.value:
+        where = f"line {node_line(root)}: " if root is not None else ""
+        raise ImportRejected([f"{where}the file must be a non-empty YAML list of cards (- id: ...)"])
+    if len(root.value) > MAX_IMPORT_CARDS:
+        raise ImportRejected([f"too many cards: {len(root.value)} (limit {MAX_IMPORT_CARDS})"])
     reserved = set(reserved_ids)
     errors: list[str] = []
     out: list[dict] = []
     seen: set[str] = set()
-    for i, item in enumerate(raw, start=1):
-        label = f"card {i}"
-        if not isinstance(item, dict):
+    for i, node in enumerate(root.value, start=1):
+        label = f"line {node_line(node)}: card {i}"
+        if not isinstance(node, MappingNode):
             errors.append(f"{label}: not a mapping")
+            continue
+        try:
+            item = safe_yaml.construct(node)
+        except safe_yaml.YamlError as exc:
+            errors.append(_one_line(f"line {exc.line or node_line(node)}: card {i}: {exc.reason}"))
             continue
         if isinstance(item.get("id"), str):
             label = f"card {i} ({item['id']!r})"
+        else:
+            label = f"card {i}"
         try:
             card = Card.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors():
-                loc = ".".join(str(p) for p in err.get("loc", ()))
+                loc = tuple(err.get("loc", ()))
                 msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                errors.append(f"{label}: {loc}: {msg}" if loc else f"{label}: {msg}")
+                where = ".".join(str(p) for p in loc)
+                errors.append(_one_line(f"line {locate_line(node, loc)}: {label}: {where}: {msg}" if where
+                                        else f"line {node_line(node)}: {label}: {msg}"))
             continue
-        errors.extend(f"{label}: {m}" for m in _lint(item))
-        errors.extend(f"{label}: {m}" for m in _remote_content(item))
+        for loc, msg in [*checks.lint_card(item), *_outside_content(item)]:
+            errors.append(_one_line(f"line {locate_line(node, loc)}: {label}: {'.'.join(map(str, loc))}: {msg}"))
         if card.id in reserved:
-            errors.append(f"{label}: id is already used by the built-in bank")
+            errors.append(f"line {locate_line(node, ('id',))}: {label}: id is already used by the built-in bank")
         if card.id in seen:
-            errors.append(f"{label}: duplicate id in this file")
+            errors.append(f"line {locate_line(node, ('id',))}: {label}: duplicate id in this file")
         seen.add(card.id)
         out.append(card.model_dump(mode="json"))
     if errors:

@@ -30,12 +30,14 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -133,6 +135,19 @@ SCHEMA: tuple[str, ...] = (
     );
     CREATE INDEX drill_attempts_profile ON drill_attempts(profile_id, drill_id, created_at);
     """,
+    # v3: identity (docs/SECURITY.md). name_key: the name folded by `name_key()` (NFKC, casefold),
+    # unique, so "Alice" and "ALICE" are one learner; older rows get lower(name) (a later duplicate
+    # keeps a key no clean name can have: two spaces), refined in Python at open (`_rekey`).
+    # secret_hash: an optional PIN or passphrase (study.identity, scrypt). guest: made for a new
+    # session that had not chosen a learner (empty ones are pruned).
+    """
+    ALTER TABLE profiles ADD COLUMN name_key {KEY};
+    ALTER TABLE profiles ADD COLUMN secret_hash TEXT;
+    ALTER TABLE profiles ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
+    UPDATE profiles SET name_key = lower(name) WHERE id IN (SELECT min(id) FROM profiles GROUP BY lower(name));
+    UPDATE profiles SET name_key = lower(name) || '  #' || id WHERE name_key IS NULL;
+    CREATE UNIQUE INDEX profiles_by_name_key ON profiles(name_key);
+    """,
 )
 SQLITE_TYPES = {"ID": "INTEGER PRIMARY KEY AUTOINCREMENT", "REF": "INTEGER", "BIGINT": "INTEGER", "KEY": "TEXT",
                 "TS": "TEXT", "BLOB": "BLOB", "REAL": "REAL"}
@@ -197,6 +212,8 @@ def _read_only(path: Path) -> bool:
 class Profile:
     id: int
     name: str
+    guest: bool = False
+    has_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,6 +244,17 @@ class InterviewRecord:
 
 
 @dataclass(frozen=True)
+class DrillAttempt:
+    id: int
+    drill_id: str
+    code: str
+    passed: bool
+    result: dict
+    revealed: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class InterviewAnswer:
     idx: int
     question_id: str
@@ -245,6 +273,13 @@ class ProgressStore(Protocol):
     # profiles
     def profiles(self) -> list[Profile]: ...
     def get_or_create_profile(self, name: str) -> Profile: ...
+    def create_profile(self, name: str, secret_hash: str | None = None) -> Profile: ...
+    def create_guest(self, prune_after: timedelta = ...) -> Profile: ...
+    def profile_by_name(self, name: str) -> Profile | None: ...
+    def profile_by_id(self, profile_id: int) -> Profile | None: ...
+    def rename_profile(self, profile_id: int, name: str) -> Profile: ...
+    def secret_hash(self, profile_id: int) -> str | None: ...
+    def set_secret_hash(self, profile_id: int, secret_hash: str | None) -> None: ...
     # card ids and states
     def card_int(self, question_id: str, candidate: int) -> int: ...
     def card_states(self, profile_id: int) -> dict[str, CardState]: ...
@@ -269,6 +304,14 @@ class ProgressStore(Protocol):
     # imported cards (the learner's own YAML bank)
     def imported_cards(self, profile_id: int) -> list[dict]: ...
     def replace_imported_cards(self, profile_id: int, cards: Sequence[dict]) -> None: ...
+    def delete_imported_cards(self, profile_id: int, question_ids: Sequence[str] | None = None) -> int: ...
+    def remove_profile(self, profile_id: int) -> None: ...
+    # coding drills (drills/): graded attempts
+    def record_drill_attempt(self, profile_id: int, drill_id: str, code: str, passed: bool, result: dict,
+                             revealed: bool = False, created_at: datetime | None = None) -> int: ...
+    def drill_attempts(self, profile_id: int, drill_id: str | None = None) -> list[DrillAttempt]: ...
+    def drill_status(self, profile_id: int) -> dict[str, str]: ...
+    def last_drill_code(self, profile_id: int, drill_id: str) -> str | None: ...
 
 
 def db_path() -> Path:
@@ -337,9 +380,41 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class BadName(ValueError):
+    """A learner name that is refused; `kind`: "empty" | "control" | "long" | "taken"."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        self.kind = kind
+        super().__init__(reason)
+
+
+# Unicode categories refused in names: controls (Cc: NUL, ESC, ...), format characters (Cf:
+# bidi overrides such as U+202E, zero-width joiners and spaces, soft hyphen), surrogates,
+# private use and unassigned code points. They make two different names look alike.
+_REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
 def clean_name(name: str) -> str:
-    """A learner name: trimmed, inner whitespace collapsed, at most MAX_NAME characters."""
-    return " ".join(str(name).split())[:MAX_NAME]
+    """A learner name as stored: NFKC-normalised, trimmed, inner whitespace collapsed.
+
+    Raises BadName: empty, a control or format character (bidi, zero-width, NUL...), or longer
+    than MAX_NAME characters (refused rather than cut: a cut name could match someone else's)."""
+    text = unicodedata.normalize("NFKC", str(name))
+    bad = sorted({f"U+{ord(ch):04X}" for ch in text
+                  if unicodedata.category(ch) in _REFUSED_CATEGORIES and not ch.isspace()})
+    if bad:
+        raise BadName("control", "the name contains invisible or control characters (" + ", ".join(bad[:5]) + ")")
+    text = " ".join(text.split())
+    if not text:
+        raise BadName("empty", "the name is empty")
+    if len(text) > MAX_NAME:
+        raise BadName("long", f"the name is longer than {MAX_NAME} characters")
+    return text
+
+
+def name_key(name: str) -> str:
+    """The key two names must not share: the clean name, NFKC-casefolded ("Alice" = "ＡＬＩＣＥ")."""
+    return unicodedata.normalize("NFKC", clean_name(name).casefold())
 
 
 class SQLStore:
@@ -367,20 +442,112 @@ class SQLStore:
         """Nothing by default: SQLite's BEGIN IMMEDIATE already serialises all writers."""
 
     # -- profiles ----------------------------------------------------------------------------
+    _PROFILE_COLS = "id, name, guest, secret_hash IS NOT NULL"
+
     def profiles(self) -> list[Profile]:
         # lower() folds ASCII only in both databases (PostgreSQL: the column's "C" collation),
         # i.e. SQLite's NOCASE; ties in byte order
-        return [Profile(i, n) for i, n in self._rows("SELECT id, name FROM profiles ORDER BY lower(name), name")]
+        return [Profile(i, n, bool(g), bool(h)) for i, n, g, h in
+                self._rows(f"SELECT {self._PROFILE_COLS} FROM profiles ORDER BY lower(name), name")]
+
+    def profile_by_name(self, name: str) -> Profile | None:
+        """The learner whose name folds to the same key (case, width, spacing), or None."""
+        try:
+            key = name_key(name)
+        except BadName:
+            return None
+        rows = self._rows(f"SELECT {self._PROFILE_COLS} FROM profiles WHERE name_key = ?", (key,))
+        return Profile(rows[0][0], rows[0][1], bool(rows[0][2]), bool(rows[0][3])) if rows else None
+
+    def profile_by_id(self, profile_id: int) -> Profile | None:
+        rows = self._rows(f"SELECT {self._PROFILE_COLS} FROM profiles WHERE id = ?", (profile_id,))
+        return Profile(rows[0][0], rows[0][1], bool(rows[0][2]), bool(rows[0][3])) if rows else None
+
+    def _insert_profile(self, name: str, *, guest: bool = False, secret_hash: str | None = None) -> Profile | None:
+        """Insert a learner; None when the name's key is taken."""
+        name = clean_name(name)
+        with self._tx() as tx:
+            rows = tx.execute("INSERT INTO profiles(name, name_key, created_at, guest, secret_hash) "
+                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                              (name, name_key(name), self._ts(_now()), int(guest), secret_hash)).fetchall()
+        return Profile(rows[0][0], name, guest, secret_hash is not None) if rows else None
+
+    def create_profile(self, name: str, secret_hash: str | None = None) -> Profile:
+        """A new learner; BadName when the name is refused or taken (case-insensitively)."""
+        made = self._insert_profile(name, secret_hash=secret_hash)
+        if made is None:
+            raise BadName("taken", "a learner with this name already exists")
+        return made
 
     def get_or_create_profile(self, name: str) -> Profile:
-        name = clean_name(name)
-        if not name:
-            raise ValueError("empty learner name")
+        """The learner of this name (case-insensitively), created when there is none. BadName when
+        the name is refused. For tools (the instructor CLI, tests): the app's pages never use it
+        to let a session in (see ui/profile.py)."""
+        for _ in range(3):  # another writer may create or remove the same name in between
+            found = self.profile_by_name(name)
+            if found is not None:
+                return found
+            made = self._insert_profile(name)
+            if made is not None:
+                return made
+        raise BadName("taken", "a learner with this name already exists")
+
+    def create_guest(self, prune_after: timedelta = timedelta(days=1)) -> Profile:
+        """A new guest learner ("Guest 1234") for a session that has not chosen one; guests that
+        saved nothing and are older than `prune_after` are removed first."""
+        self.prune_guests(prune_after)
+        for _ in range(50):
+            made = self._insert_profile(f"Guest {secrets.randbelow(90000) + 10000}", guest=True)
+            if made is not None:
+                return made
+        raise BadName("taken", "no free guest name")
+
+    def prune_guests(self, older_than: timedelta) -> int:
+        """Remove guest learners created before now - older_than that have nothing stored."""
+        empty = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE {t}.profile_id = profiles.id)"
+                             for t in (*self.PROFILE_TABLES, "interviews"))
         with self._tx() as tx:
-            tx.execute("INSERT INTO profiles(name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                       (name, self._ts(_now())))
-            pid = tx.execute("SELECT id FROM profiles WHERE name = ?", (name,)).fetchone()[0]
-        return Profile(pid, name)
+            cur = tx.execute(f"DELETE FROM profiles WHERE guest = 1 AND created_at < ? AND {empty}",
+                             (self._ts(_now() - older_than),))
+            return max(cur.rowcount, 0)
+
+    def secret_hash(self, profile_id: int) -> str | None:
+        rows = self._rows("SELECT secret_hash FROM profiles WHERE id = ?", (profile_id,))
+        return rows[0][0] if rows else None
+
+    def set_secret_hash(self, profile_id: int, secret_hash: str | None) -> None:
+        """Set or clear (None) a learner's PIN/passphrase hash (study.identity.hash_secret)."""
+        with self._tx() as tx:
+            tx.execute("UPDATE profiles SET secret_hash = ? WHERE id = ?", (secret_hash, profile_id))
+
+    def rename_profile(self, profile_id: int, name: str) -> Profile:
+        """Give a learner (e.g. a guest) a name of their own; BadName when refused or taken."""
+        name = clean_name(name)
+        with self._tx() as tx:
+            taken = tx.execute("SELECT id FROM profiles WHERE name_key = ? AND id <> ?",
+                               (name_key(name), profile_id)).fetchall()
+            if taken:
+                raise BadName("taken", "a learner with this name already exists")
+            tx.execute("UPDATE profiles SET name = ?, name_key = ?, guest = 0 WHERE id = ?",
+                       (name, name_key(name), profile_id))
+        found = self.profile_by_id(profile_id)
+        assert found is not None
+        return found
+
+    def _rekey(self) -> None:
+        """After the v3 migration: the keys of older rows computed by `name_key` (SQL's lower()
+        folds ASCII only); a key another learner already holds is left as it is."""
+        rows = self._rows("SELECT id, name, name_key FROM profiles")
+        used = {k for _, _, k in rows}
+        for pid, name, key in rows:
+            try:
+                want = name_key(name)
+            except BadName:
+                continue
+            if want != key and want not in used and "  #" not in key:
+                with self._tx() as tx:
+                    tx.execute("UPDATE profiles SET name_key = ? WHERE id = ?", (want, pid))
+                used.add(want)
 
     # -- cards -------------------------------------------------------------------------------
     def card_int(self, question_id: str, candidate: int) -> int:
@@ -529,6 +696,70 @@ class SQLStore:
                 "imported_at = excluded.imported_at",
                 [(profile_id, c["id"], json.dumps(c, ensure_ascii=False), now) for c in cards])
 
+    def delete_imported_cards(self, profile_id: int, question_ids: Sequence[str] | None = None) -> int:
+        """Delete some of a learner's imported cards (all of them when `question_ids` is None); how many
+        were deleted. Their review history stays (it is the learner's progress, not the card)."""
+        with self._tx() as tx:
+            if question_ids is None:
+                cur = tx.execute("DELETE FROM imported_cards WHERE profile_id = ?", (profile_id,))
+                return max(cur.rowcount, 0)
+            n = 0
+            for qid in dict.fromkeys(question_ids):
+                cur = tx.execute("DELETE FROM imported_cards WHERE profile_id = ? AND question_id = ?",
+                                 (profile_id, qid))
+                n += max(cur.rowcount, 0)
+            return n
+
+    # -- removing a learner (the instructor CLI) ---------------------------------------------
+    # every table that holds a learner's rows, children before parents
+    PROFILE_TABLES = ("card_states", "reviews", "bookmarks", "settings", "imported_cards", "drill_attempts")
+
+    def remove_profile(self, profile_id: int) -> None:
+        """Delete a learner and everything stored for them, in one transaction."""
+        with self._tx() as tx:
+            tx.execute("DELETE FROM interview_answers WHERE interview_id IN "
+                       "(SELECT id FROM interviews WHERE profile_id = ?)", (profile_id,))
+            tx.execute("DELETE FROM interviews WHERE profile_id = ?", (profile_id,))
+            for table in self.PROFILE_TABLES:
+                tx.execute(f"DELETE FROM {table} WHERE profile_id = ?", (profile_id,))
+            tx.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
+
+
+    # -- coding drills -----------------------------------------------------------------------
+    def record_drill_attempt(self, profile_id: int, drill_id: str, code: str, passed: bool, result: dict,
+                             revealed: bool = False, created_at: datetime | None = None) -> int:
+        """Log one graded run of a drill (the code, the grader's result, whether the reference
+        solution had been revealed before); returns its id."""
+        with self._tx() as tx:
+            [(aid,)] = tx.execute(
+                "INSERT INTO drill_attempts(profile_id, drill_id, code, passed, result_json, revealed, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (profile_id, drill_id, code, int(bool(passed)), json.dumps(result, ensure_ascii=False),
+                 int(bool(revealed)), self._ts(created_at or _now()))).fetchall()
+        return int(aid)
+
+    def drill_attempts(self, profile_id: int, drill_id: str | None = None) -> list[DrillAttempt]:
+        """A learner's attempts, oldest first (of one drill, or of all)."""
+        sql = ("SELECT id, drill_id, code, passed, result_json, revealed, created_at FROM drill_attempts "
+               "WHERE profile_id = ?")
+        args: list[Any] = [profile_id]
+        if drill_id is not None:
+            sql += " AND drill_id = ?"
+            args.append(drill_id)
+        return [DrillAttempt(i, d, c, bool(p), json.loads(r), bool(rv), _dt(t))
+                for i, d, c, p, r, rv, t in self._rows(sql + " ORDER BY id", args)]
+
+    def drill_status(self, profile_id: int) -> dict[str, str]:
+        """{drill_id: "passed" | "failing"} for every drill the learner has run (passed once = passed)."""
+        rows = self._rows("SELECT drill_id, MAX(passed) FROM drill_attempts WHERE profile_id = ? GROUP BY drill_id",
+                          (profile_id,))
+        return {d: "passed" if p else "failing" for d, p in rows}
+
+    def last_drill_code(self, profile_id: int, drill_id: str) -> str | None:
+        rows = self._rows("SELECT code FROM drill_attempts WHERE profile_id = ? AND drill_id = ? "
+                          "ORDER BY id DESC LIMIT 1", (profile_id, drill_id))
+        return rows[0][0] if rows else None
+
 
 class SQLiteStore(SQLStore):
     """ProgressStore on an embedded SQLite file (WAL, one connection per thread)."""
@@ -537,6 +768,7 @@ class SQLiteStore(SQLStore):
         self.path = Path(path) if path is not None else db_path()
         self._local = threading.local()
         self._check_and_migrate()
+        self._rekey()
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

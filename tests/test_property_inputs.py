@@ -169,12 +169,13 @@ def test_import_any_bytes_gives_cards_or_reasons(data: bytes) -> None:
         assert cards and all(Card.model_validate(c).id == c["id"] for c in cards)
 
 
-def test_import_payload_card_is_kept_as_text() -> None:
-    """A card carrying HTML/script in its text imports as the literal text (rendering escapes it)."""
+def test_import_payload_card_is_refused() -> None:
+    """A card carrying HTML/script in its text is refused by the CommonMark judge (raw HTML)."""
     card = _valid_card("my-card")
     card["question"]["en"] = "<script>window.__pwned=1</script> <img src=x onerror=\"window.__pwned=1\">"
-    [out] = parse_import(yaml.safe_dump([card], allow_unicode=True).encode())
-    assert out["question"]["en"] == card["question"]["en"]
+    with pytest.raises(ImportRejected) as exc:
+        parse_import(yaml.safe_dump([card], allow_unicode=True).encode())
+    assert exc.value.errors and all("question.en" in e and "HTML" in e for e in exc.value.errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,4 +417,5 @@ def test_import_rejects_markdown_images() -> None:
     card["answer"]["en"] = "see ![x](http://127.0.0.1:9/x.png)"
     with pytest.raises(ImportRejected) as exc:
         parse_import(yaml.safe_dump([card], allow_unicode=True).encode())
-    assert exc.value.errors == ["card 1 ('my-card'): answer.en: Markdown images are not allowed in imported cards"]
+    [error] = exc.value.errors
+    assert error.startswith("line ") and "card 1 ('my-card'): answer.en: image" in error

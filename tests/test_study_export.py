@@ -109,7 +109,7 @@ def test_import_all_or_nothing() -> None:
 def test_import_rejections() -> None:
     with pytest.raises(export.ImportRejected, match="too large"):
         export.parse_import(b"x" * (export.MAX_IMPORT_BYTES + 1))
-    with pytest.raises(export.ImportRejected, match="YAML syntax error: line 3"):
+    with pytest.raises(export.ImportRejected, match="line 3: YAML syntax error"):
         export.parse_import(b"- id: a\n  b: [unclosed\n")
     with pytest.raises(export.ImportRejected, match="YAML list"):
         export.parse_import(b"id: a\n")
