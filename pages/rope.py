@@ -1,6 +1,162 @@
 from ui import shell
 
 shell.page("rope")
+import numpy as np
 import streamlit as st
+import torch
 
-st.info(shell.t("common.coming_soon"))
+from demos import llm
+from demos import rope as D
+from figures import rope as F
+from model.lm_data import corpus
+from questions.schema import DEMO_SECTIONS
+from ui import plot, state
+from ui.demo_footer import demo_footer
+
+DEMO = "rope"
+D_HEADS = (8, 16, 32, 64, 128, 256)
+DEFAULT_TEXT = "Q: What is RoPE?"
+
+
+def T(key: str, **fmt) -> str:
+    return shell.t(f"rope.{key}", **fmt)
+
+
+@st.cache_resource(show_spinner=False)
+def live(name: str = "lm") -> llm.LiveLM:
+    return llm.load(name)
+
+
+@st.cache_resource(show_spinner=False)
+def heldout_ids(name: str) -> torch.Tensor:
+    return torch.tensor(live(name).tok.encode(corpus()[1]), dtype=torch.long)
+
+
+@st.cache_resource(show_spinner=False)
+def extrapolation(name: str) -> dict:
+    lm = live(name)
+    L = D.trained_length(lm.info, lm.cfg)
+    return D.extrapolation(lm.net, heldout_ids(name), L)
+
+
+@st.cache_resource(show_spinner=False)
+def interpolation() -> dict[int, float]:
+    lm = live("lm")
+    L = D.trained_length(lm.info, lm.cfg)
+    out = {}
+    for m in D.MULTIPLES[1:]:
+        loss = D.loss_by_position(D.interpolated(lm.net, 1 / m), heldout_ids("lm"), m * L, D.EXTRAP_WINDOWS)
+        out[m] = D.ppl(loss)
+    return out
+
+
+st.markdown(T("intro"))
+section = state.section(DEMO_SECTIONS[DEMO], T("sections"), format_func=lambda s: T(f"sec_{s}"))
+
+if section in ("rotation", "distance"):
+    c1, c2 = st.columns(2)
+    with c1:
+        d = state.select("d_head", T("d_head"), D_HEADS, 64, widget="segmented")
+    with c2:
+        L = state.slider("length", T("length"), 2, 4096 if section == "distance" else 512,
+                         2048 if section == "distance" else 64)
+    if section == "rotation":
+        st.markdown(T("exp_rotation"))
+        half = d // 2
+        pairs = sorted({0, 1, half // 4, half // 2, half - 1})
+        th = D.thetas(d)
+        pts = D.pair_points(d, L, pairs)
+        plot.show(plot.call(F.pair_circles, pts, [T("pair_title", i=i, theta=f"{th[i]:.3g}") for i in pairs],
+                            title=T("rot_title", L=L - 1, d=d), pos_title=T("pos")), "circles")
+        lam = D.wavelengths(d)
+        st.dataframe({T("col_pair"): pairs, T("col_theta"): [f"{th[i]:.4g}" for i in pairs],
+                      T("col_wavelength"): [f"{lam[i]:,.1f}" for i in pairs]}, hide_index=True)
+    else:
+        st.markdown(T("exp_distance"))
+        delta = np.arange(L + 1)
+        series = {T("s_ones"): D.score_vs_distance(d, L), T("s_bound"): D.roformer_bound(d, L) / (d / 2)}
+        plot.show(plot.call(F.distance_plot, delta[1:], {k: v[1:] for k, v in series.items()},
+                            title=T("dist_title", d=d), x_title=T("dist_x"), y_title=T("dist_y")), "distance")
+
+elif section == "shift":
+    st.markdown(T("exp_shift"))
+    c0, c1, c2, c3 = st.columns(4)
+    with c0:
+        d = state.select("d_head", T("d_head"), D_HEADS, 64)
+    with c1:
+        m = state.slider("m", T("m"), 0, 512, 7)
+    with c2:
+        n = state.slider("n", T("n"), 0, 512, 3)
+    with c3:
+        s = state.slider("s", T("shift"), 0, 1024, 100)
+    r = D.shift_check(d, m, n, s)
+    k1, k2, k3, k4 = st.columns(4)
+    k1.metric(T("m_score"), f"{r['score']:.6f}")
+    k2.metric(T("m_shifted"), f"{r['shifted']:.6f}")
+    k3.metric(T("m_diff"), f"{r['diff']:.1e}")
+    k4.metric(T("m_unrot"), f"{r['unrotated']:.6f}")
+    st.success(T("worst", n=D.SHIFTS_CHECKED, w=r["worst"], r=r["vs_reference"]), icon=":material/check_circle:")
+    lm = live()
+    text = state.text("prompt", T("prompt"), DEFAULT_TEXT, max_chars=24)
+    ids, _ = llm.encode(lm, text, 24)
+    if ids and lm.cfg.pos == "rope":
+        a, b, diff = D.model_shift_check(lm.net, ids, s)
+        st.markdown(T("model_shift", s=s, diff=diff) + ("" if lm.trained else " " + T("model_shift_random")))
+        labels = [llm.token_label(lm, i) for i in ids]
+        plot.show(plot.call(F.shift_heatmaps, a, b, labels, titles=(T("at_zero"), T("at_shift", s=s)),
+                            title=T("shift_title", s=s), value=T("score")), "shift")
+
+elif section == "extrapolation":
+    st.markdown(T("exp_extrapolation"))
+    trained = [name for name in D.EXTRAP_MODELS if live(name).trained]
+    missing = [T(f"scheme_{name}") for name in D.EXTRAP_MODELS if name not in trained]
+    if missing:
+        st.info(T("no_variants", missing=", ".join(missing)), icon=":material/info:")
+    if trained:
+        with st.spinner(T("computing")):
+            res = {name: extrapolation(name) for name in trained}
+        L = D.trained_length(live(trained[0]).info, live(trained[0]).cfg)
+        names = [T(f"scheme_{name}") for name in trained]
+        values = {T(f"scheme_{name}"): [res[name][mm]["ppl"] for mm in D.MULTIPLES] for name in trained}
+        finite = [v for vs in values.values() for v in vs if v is not None]
+        cap = float(min(max(finite), 4 * min(finite))) if finite else 10.0
+        plot.show(plot.call(F.extrapolation_bars, names, D.MULTIPLES, values, title=T("ext_title", L=L),
+                            x_title=T("ext_x"), y_title=T("ext_y"), na_label=T("na"), cap=cap), "bars")
+        rows = {T("col_model"): names}
+        for j, mm in enumerate(D.MULTIPLES):
+            rows[T("col_ppl", m=mm)] = [f"{values[nm][j]:.2f}" if values[nm][j] is not None else T("na") for nm in names]
+        st.dataframe(rows, hide_index=True)
+        curves = {T(f"scheme_{name}"): res[name][4]["loss"] for name in trained if res[name][4]["loss"] is not None}
+        if curves:
+            plot.show(plot.call(F.loss_curves, curves, L, title=T("curve_title"), x_title=T("curve_x"),
+                                y_title=T("curve_y"), trained_label=T("trained_at", L=L)), "curves")
+
+else:
+    st.markdown(T("exp_interpolation"))
+    lm = live("lm")
+    L = D.trained_length(lm.info, lm.cfg)
+    d = lm.cfg.d_head
+    half = d // 2
+    pairs = [half - 2, half - 1]
+    th = D.thetas(d)
+    pts = np.concatenate([D.pair_points(d, 4 * L, pairs), D.pair_points(d, 4 * L, pairs, scale=0.25)])
+    titles = [f"{T('pi_plain')} · {T('pair_title', i=i, theta=f'{th[i]:.3g}')}" for i in pairs] + \
+             [f"{T('pi_interp')} · {T('pair_title', i=i, theta=f'{th[i]:.3g}')}" for i in pairs]
+    plot.show(plot.call(F.pair_circles, pts, titles, title=T("pi_angles", i=f"{pairs[0]}, {pairs[1]}"),
+                        pos_title=T("pos")), "pi_circles")
+    if not lm.trained:
+        st.info(T("no_variants", missing=T("scheme_lm")), icon=":material/info:")
+    else:
+        with st.spinner(T("computing")):
+            plain = extrapolation("lm")
+            pi = interpolation()
+        values = {T("pi_plain"): [plain[mm]["ppl"] for mm in D.MULTIPLES],
+                  T("pi_interp"): [plain[1]["ppl"]] + [pi[mm] for mm in D.MULTIPLES[1:]]}
+        finite = [v for vs in values.values() for v in vs]
+        plot.show(plot.call(F.extrapolation_bars, list(values), D.MULTIPLES, values, title=T("pi_title"),
+                            x_title="", y_title=T("ext_y"), na_label=T("na"),
+                            cap=float(min(max(finite), 4 * min(finite)))), "pi_bars")
+        for mm in D.MULTIPLES[1:]:
+            st.markdown("- " + T("ppl_pi", m=mm, a=plain[mm]["ppl"], b=pi[mm]))
+
+demo_footer(DEMO)
