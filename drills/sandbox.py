@@ -12,8 +12,9 @@ this machine offers; `capabilities()` says which actually held) and runs `drills
 
 A limit that is hit gives a failed result whose single check "runs within limits" teaches what
 happened ("your code used more than 10 s of CPU time — an infinite loop?"); every check this
-module makes carries `code` (stable, e.g. "sandbox.cpu_limit") and `zh` (`{"name", "message"}`)
-besides the English `name` / `message`.
+module makes carries both languages as the grader's do (`name`/`message` in English,
+`name_zh`/`message_zh`) and a stable `code` (e.g. "sandbox.cpu_limit"). Output the code printed
+comes back as `output` (at most 64 KB; `output_truncated` and a note in `notes` when cut).
 
 Settings (environment of the server): TIL_DRILL_WORKERS (2), TIL_DRILL_QUEUE (64 waiting jobs),
 TIL_DRILL_CPU_S (10), TIL_DRILL_MEM_MB (512 above the worker's size), TIL_DRILL_UID_BASE (61000;
@@ -106,9 +107,15 @@ def wall_limit(cpu_s: float) -> float:
 def limit_result(drill_id: str, code: str, ms: float, **params) -> dict:
     """A failed result with one check explaining `code` (a key of MESSAGES)."""
     name, name_zh, en, zh = MESSAGES[code]
-    check_ = {"name": name, "passed": False, "message": en.format(**params), "code": code,
-              "zh": {"name": name_zh, "message": zh.format(**params)}}
+    check_ = {"name": name, "name_zh": name_zh, "passed": False, "message": en.format(**params),
+              "message_zh": zh.format(**params), "code": code}
     return {"id": drill_id, "passed": False, "checks": [check_], "ms": round(ms, 1), "figures": {}}
+
+
+def _out_of_memory(message: str) -> bool:
+    """A grader message reporting that the learner's code hit the memory limit (Python's
+    MemoryError, or torch's allocator failing with ENOMEM)."""
+    return "MemoryError" in message or "allocate memory" in message.lower()
 
 
 def _result_from_worker(drill_id: str, res: dict, ms: float) -> dict:
@@ -126,7 +133,7 @@ def _result_from_worker(drill_id: str, res: dict, ms: float) -> dict:
         out = dict(payload["result"])
         out.setdefault("id", drill_id)
         out.setdefault("ms", round(ms, 1))
-        if any("MemoryError" in str(c.get("message", "")) for c in out.get("checks", [])):
+        if any(_out_of_memory(str(c.get("message", ""))) for c in out.get("checks", [])):
             out["passed"] = False
             out["checks"] = list(out.get("checks", [])) + limit_result(
                 drill_id, "sandbox.memory_limit", ms, mem=res.get("mem_mb"))["checks"]
@@ -146,8 +153,8 @@ def _result_from_worker(drill_id: str, res: dict, ms: float) -> dict:
         name, name_zh, en, zh = MESSAGES["sandbox.output_cut"]
         params = {"mb": total / 2**20, "kb": len(text.encode()) // 1024}
         out.setdefault("notes", []).append(
-            {"name": name, "message": en.format(**params), "code": "sandbox.output_cut",
-             "zh": {"name": name_zh, "message": zh.format(**params)}})
+            {"name": name, "name_zh": name_zh, "message": en.format(**params),
+             "message_zh": zh.format(**params), "code": "sandbox.output_cut"})
     return out
 
 
@@ -261,6 +268,13 @@ class _Worker:
             job = self.pool._jobs.get()
             if job is None:
                 break
+            if not self.alive():                     # died while idle (killed, OOM): replace it first
+                try:
+                    self.spawn()
+                except (OSError, RuntimeError, ValueError) as exc:
+                    self.pool._start_error = str(exc)
+                    job[3].set_result(limit_result(job[0], "sandbox.unavailable", 0, why=str(exc)))
+                    continue
             self._run(*job)
         self.kill()
 
@@ -269,15 +283,28 @@ class _Worker:
             return
         wall = wall_limit(cpu_s)
         req = {"drill": drill_id, "source": source, "cpu_s": cpu_s, "wall_s": wall}
-        try:
-            assert self.proc is not None and self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps(req).encode() + b"\n")
-            res = self._read_line(time.monotonic() + wall + GRACE_S)
-        except (OSError, ValueError):
-            res = None
-        ms = (time.perf_counter() - t_enq) * 1000
-        if res is None:                              # the worker died or hung: replace it
+        res = None
+        for attempt in range(2):
+            try:
+                assert self.proc is not None and self.proc.stdin is not None
+                self.proc.stdin.write(json.dumps(req).encode() + b"\n")
+                res = self._read_line(time.monotonic() + wall + GRACE_S)
+            except (OSError, ValueError):
+                res = None
+            if res is not None:
+                break
+            # The worker died or hung (learner code cannot signal it: other uid). A worker that
+            # died (killed from outside, OOM killer) is replaced and the job retried once.
+            died = self.proc is not None and self.proc.poll() is not None
             self.kill()
+            if attempt or not died:
+                break
+            try:
+                self.spawn()
+            except (OSError, RuntimeError, ValueError):
+                break
+        ms = (time.perf_counter() - t_enq) * 1000
+        if res is None:
             out = limit_result(drill_id, "sandbox.crashed", ms, how="the runner restarted")
         else:
             out = _result_from_worker(drill_id, res, ms)

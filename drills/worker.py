@@ -24,7 +24,8 @@ The sandbox a child enters (`enter_sandbox`), in this order:
 - a fresh 0700 temporary directory as cwd, HOME and TMPDIR, and a minimal environment;
 - Landlock (`landlock` package): reads only from the system, Python and the code trees; writes
   only inside its temporary directory and /dev/null;
-- as root: drop to an unprivileged uid/gid of its own (`uid_base + slot`), no groups;
+- as root: drop to an unprivileged uid/gid of its own (`uid_base + slot`), no groups, keeping
+  only CAP_DAC_READ_SEARCH when Landlock holds (see `_drop_uid`);
 - seccomp (`pyseccomp`, libseccomp): socket/socketpair, fork/vfork/clone-without-CLONE_THREAD,
   execve, ptrace and a few kernel-attack-surface calls fail with EPERM.
 """
@@ -56,13 +57,16 @@ NOFILE = 256
 PRELOAD = ("math", "cmath", "random", "re", "json", "copy", "heapq", "bisect", "itertools",
            "functools", "operator", "collections", "dataclasses", "typing", "string", "statistics",
            "numpy", "torch.nn", "torch.nn.functional", "traceback", "socket", "subprocess",
-           "encodings.idna", "landlock", "pyseccomp")
+           "encodings.idna", "sqlite3", "landlock", "pyseccomp")
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+CAP_DAC_READ_SEARCH = 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 SCRATCH_MB = 64                 # the tmpfs that holds every child's directory (one per worker)
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -72,7 +76,7 @@ SECCOMP_DENY = ("socket", "socketpair", "fork", "vfork", "execve", "execveat", "
                 "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount", "umount2",
                 "pivot_root", "chroot", "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key",
                 "request_key", "kexec_load", "init_module", "finit_module", "delete_module",
-                "io_uring_setup")
+                "io_uring_setup", "open_by_handle_at", "name_to_handle_at")
 
 
 # ---------------------------------------------------------------- worker start-up (once)
@@ -163,10 +167,33 @@ def _seccomp() -> None:
     f.load()
 
 
-def _drop_uid(uid: int) -> None:
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_uid(uid: int, *, keep_read_search: bool) -> None:
+    """Become uid/gid `uid` with no groups. With `keep_read_search` (only under Landlock), keep
+    the one capability CAP_DAC_READ_SEARCH: the Python installation may sit under a directory
+    only root can enter (pyenv in /root, 0700), and a lazy import (in torch, the grader, or an
+    `import fractions` in learner code) must still find its file. What may be read at all is
+    then decided by the Landlock rules; writing stays with the uid (and Landlock)."""
+    if keep_read_search:
+        LIBC.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    if keep_read_search:
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)(_CapData(1 << CAP_DAC_READ_SEARCH, 1 << CAP_DAC_READ_SEARCH, 0),
+                              _CapData(0, 0, 0))
+        if LIBC.capset(ctypes.byref(header), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset failed")
+        LIBC.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)
 
 
 def enter_sandbox(tmp: str, limits: Limits, out_fd: int, keep_fd: int) -> list[str]:
@@ -205,7 +232,7 @@ def enter_sandbox(tmp: str, limits: Limits, out_fd: int, keep_fd: int) -> list[s
         _landlock(tmp, limits.read_paths)
         applied.append("landlock")
     if limits.uid is not None:
-        _drop_uid(limits.uid)
+        _drop_uid(limits.uid, keep_read_search="landlock" in applied)
         applied.append("uid_drop")
     if seccomp_available():
         _seccomp()
@@ -385,8 +412,9 @@ def probe(limits: Limits, network: str, scratch: str) -> dict:
         report["net_ifaces_up"] = [line.split(":")[0].strip()
                                    for line in open("/proc/net/dev").readlines()[2:]]
         with open("/proc/self/status") as f:
-            report["seccomp_mode"] = next((int(line.split()[1]) for line in f
-                                           if line.startswith("Seccomp:")), 0)
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        report["seccomp_mode"] = int(status.get("Seccomp", "0").strip())
+        report["cap_eff"] = status.get("CapEff", "").strip()
         return report
 
     try:
@@ -401,6 +429,8 @@ def probe(limits: Limits, network: str, scratch: str) -> dict:
         "netns": network,
         "landlock": landlock_abi() if "landlock" in applied and found.get("outside_write_refused") else 0,
         "uid_drop": found.get("uid") if "uid_drop" in applied and found.get("uid") else None,
+        "capabilities_kept": ["CAP_DAC_READ_SEARCH"] if found.get("cap_eff") == f"{1 << CAP_DAC_READ_SEARCH:016x}"
+        else ([] if found.get("cap_eff", "").strip("0") == "" else [f"CapEff={found.get('cap_eff')}"]),
         "no_fork": bool(found.get("fork_refused")),
         "no_network": bool(found.get("socket_refused")) or bool(network),
         "scratch": f"tmpfs {SCRATCH_MB} MB" if scratch else "",
