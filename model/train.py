@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.data import EVAL_SEED, TASKS, TRAIN_SEED, examples
+from model.lm_train import LM_VARIANTS, lm_main
 from model.transformer import Transformer, TransformerConfig
 from model.vocab import Vocab
 
@@ -265,22 +267,63 @@ def _progress(row: LogRow, total: int) -> None:
     sys.stdout.flush()
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (threads, steps, evaluation sentences)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _check_out(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Before any training: the checkpoint file may be written. A folder is refused, and so is a
+    shipped checkpoint (an existing model/checkpoints/*.pt) unless --force: a short or failed run
+    must not replace the model the app serves."""
+    from model import checkpoint
+
+    if args.no_save:
+        return
+    name = args.task
+    if args.task in TASKS and args.pe not in (None, "sinusoidal"):
+        name = f"{args.task}-{args.pe}-pe"
+    if args.out is not None and Path(args.out).expanduser().is_dir():
+        ap.error(f"--out {args.out} is a folder; give a file name (e.g. {Path(args.out) / (name + '.pt')})")
+    path = checkpoint.checkpoint_path(Path(args.out).expanduser() if args.out else name)
+    if path.is_dir():
+        ap.error(f"--out {path} is a folder; give a file name")
+    if not path.parent.is_dir() and args.out is not None:
+        ap.error(f"--out: the folder {path.parent} does not exist")
+    shipped = path.exists() and path.resolve().parent == checkpoint.CHECKPOINT_DIR.resolve()
+    if shipped and not args.force:
+        ap.error(f"{path} is a shipped checkpoint; pass --force to replace it "
+                 "(or --out OTHER.pt, or --no-save)")
+
+
 def main(argv: list[str] | None = None) -> int:
     from model import checkpoint
 
     ap = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", required=True, choices=list(CHECKPOINTS),
-                    help="a task, or a shipped variant (reverse-learned-pe = reverse with learned PE)")
-    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--task", required=True, choices=[*CHECKPOINTS, *LM_VARIANTS],
+                    help="a task, or a shipped variant (reverse-learned-pe = reverse with learned PE), "
+                         "or a decoder-only character LM (lm, lm-sinusoidal, ...: model/lm_train.py)")
+    ap.add_argument("--steps", type=_positive_int, default=None)
     ap.add_argument("--pe", choices=["sinusoidal", "learned", "none"], default=None,
                     help="positional encoding (default: the task's; a non-default one names the file TASK-PE-pe.pt)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--eval-n", type=int, default=1000, help="held-out sentences for the final score")
+    ap.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default 1; LMs: 2)")
+    ap.add_argument("--eval-n", type=_positive_int, default=1000, help="held-out sentences for the final score")
     ap.add_argument("--out", default=None, help="checkpoint path (default model/checkpoints/NAME.pt)")
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--force", action="store_true", help="replace a shipped checkpoint (model/checkpoints/*.pt)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    _check_out(ap, args)
+    if args.task in LM_VARIANTS:      # decoder-only LMs: their own loop (threads default to 2)
+        return lm_main(args.task, steps=args.steps, out=args.out, save=not args.no_save,
+                       threads=args.threads or 2)
+    torch.set_num_threads(args.threads or 1)
     overrides = {**({"steps": args.steps} if args.steps else {}), **({"pos_encoding": args.pe} if args.pe else {})}
     name = args.task
     if args.task in TASKS and args.pe not in (None, "sinusoidal"):
@@ -301,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TOTAL train time {res.seconds:.1f} s  -> target 99% within 60 s: "
           f"{'OK' if em >= 0.99 and res.seconds <= 60 else 'MISSED'}")
     if not args.no_save:
-        meta = {**res.meta(), "checkpoint": name, "heldout_exact_match": em, "heldout_n": len(held), "torch_threads": args.threads}
+        meta = {**res.meta(), "checkpoint": name, "heldout_exact_match": em, "heldout_n": len(held), "torch_threads": torch.get_num_threads()}
         path = checkpoint.save_checkpoint(res.model, res.src_vocab, res.tgt_vocab, meta, args.out or name)
         print(f"saved {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0 if em >= 0.99 else 1
