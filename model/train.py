@@ -294,8 +294,6 @@ def _check_out(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     path = checkpoint.checkpoint_path(Path(args.out).expanduser() if args.out else name)
     if path.is_dir():
         ap.error(f"--out {path} is a folder; give a file name")
-    if not path.parent.is_dir() and args.out is not None:
-        ap.error(f"--out: the folder {path.parent} does not exist")
     shipped = path.exists() and path.resolve().parent == checkpoint.CHECKPOINT_DIR.resolve()
     if shipped and not args.force:
         ap.error(f"{path} is a shipped checkpoint; pass --force to replace it "
