@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--file", default=None, help="query set (default: questions/eval/queries.yaml)")
     e.add_argument("--dir", default=None)
     args = parser.parse_args(argv)
+    if args.dir is not None and not os.path.isdir(args.dir):  # not "no match" / "OK": a usage error
+        parser.error(f"--dir {args.dir}: no such folder")
 
     if args.cmd == "validate":
         from questions.validate import report

@@ -61,6 +61,9 @@ def report(directory: str | Path | None = None, out: TextIO = sys.stdout) -> int
     from questions.bank import load_bank
 
     bank = load_bank(directory)
+    if not bank.cards and not bank.problems:  # an empty or wrong folder is not a green bank
+        print(f"{bank.directory}: no cards (no card files, or only empty ones)", file=out)
+        return 1
     if bank.problems:
         for p in bank.problems:
             print(str(p), file=out)
