@@ -484,12 +484,12 @@ class SQLStore:
         the name is refused. For tools (the instructor CLI, tests): the app's pages never use it
         to let a session in (see ui/profile.py)."""
         for _ in range(3):  # another writer may create or remove the same name in between
-            found = self.profile_by_name(name)
-            if found is not None:
-                return found
             made = self._insert_profile(name)
             if made is not None:
                 return made
+            found = self.profile_by_name(name)
+            if found is not None:
+                return found
         raise BadName("taken", "a learner with this name already exists")
 
     def create_guest(self, prune_after: timedelta = timedelta(days=1)) -> Profile:
