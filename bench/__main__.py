@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-SUITES = ("bench.model_bench", "bench.pages_bench", "bench.train_bench")
+SUITES = ("bench.model_bench", "bench.pages_bench", "bench.train_bench", "bench.drill_bench")
 
 
 def main(argv: list[str] | None = None) -> int:

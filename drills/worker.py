@@ -35,6 +35,7 @@ import argparse
 import ctypes
 import errno
 import functools
+import gc
 import importlib
 import json
 import os
@@ -455,6 +456,8 @@ def serve(args: argparse.Namespace) -> int:
     read_paths = json.loads(args.read_paths)
     base = Limits(slot=args.slot, cpu_s=args.cpu_s, mem_mb=args.mem_mb, uid_base=args.uid_base,
                   read_paths=read_paths, scratch=scratch)
+    gc.collect()
+    gc.freeze()          # children's collections skip everything loaded so far: fewer COW copies
     caps = probe(base, network, scratch_kind)
     send(proto, {"ready": True, "pid": os.getpid(), "capabilities": caps})
     for line in sys.stdin.buffer:
