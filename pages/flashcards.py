@@ -261,3 +261,19 @@ with st.expander(t("export_import"), icon=":material/import_export:"):
             st.error(text, icon=":material/error:")
             if errors:
                 st.code("\n".join(errors), language=None)
+    mine = [c["id"] for c in store.imported_cards(me.id)]
+    if mine:  # the learner's own cards: listed by id, deletable (all or some)
+        st.caption(t("imported_caption", n=len(mine)))
+        chosen = st.multiselect(t("imported_pick"), mine, key=f"fc:imported:{me.id}")
+        d1, d2 = st.columns(2)
+        drop = None
+        if d1.button(t("imported_delete"), disabled=not chosen, key="fc:imported_del", icon=":material/delete:"):
+            drop = chosen
+        if d2.button(t("imported_delete_all"), key="fc:imported_del_all", icon=":material/delete_sweep:"):
+            drop = mine
+        if drop:
+            with profile.saving(show=True):
+                n = store.delete_imported_cards(me.id, drop)
+                st.session_state.pop(f"fc:imported:{me.id}", None)
+                st.session_state["fc:import_msg"] = ("ok", t("imported_deleted", n=n), [])
+                st.rerun()

@@ -32,10 +32,9 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
+    CollectionEndEvent,
     CollectionStartEvent,
-    MappingStartEvent,
     ScalarEvent,
-    SequenceStartEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
@@ -82,6 +81,43 @@ def _line(mark: Any) -> int:
     return mark.line + 1 if mark is not None else 0
 
 
+def _check_event(event: Any, limits: Limits) -> None:
+    """Refuse an alias, an anchor, an explicit tag or an over-long scalar."""
+    if isinstance(event, AliasEvent):
+        raise YamlError(f"aliases (*{event.anchor}) are not allowed", _line(event.start_mark))
+    if isinstance(event, ScalarEvent | CollectionStartEvent):
+        line = _line(event.start_mark)
+        if event.anchor is not None:
+            raise YamlError(f"anchors (&{event.anchor}) are not allowed", line)
+        if event.tag is not None and not (isinstance(event, CollectionStartEvent) and event.implicit):
+            raise YamlError(f"explicit tags ({event.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed",
+                            line)
+        if isinstance(event, ScalarEvent) and len(event.value) > limits.max_scalar:
+            raise YamlError(f"a value of {len(event.value):,} characters (limit {limits.max_scalar:,})", line)
+
+
+def _scan(text: str, limits: Limits) -> None:
+    """Walk the event stream (libyaml, no objects built) and refuse what `_check_event` refuses,
+    nesting deeper than `max_depth` and more than `max_nodes` nodes, before anything is composed."""
+    parser = CParser(text)
+    depth = nodes = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            _check_event(event, limits)
+            if isinstance(event, ScalarEvent | CollectionStartEvent):
+                nodes += 1
+                if nodes > limits.max_nodes:
+                    raise YamlError(f"too many values (more than {limits.max_nodes:,})", _line(event.start_mark))
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > limits.max_depth:
+                    raise YamlError(f"nested deeper than {limits.max_depth} levels", _line(event.start_mark))
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    finally:
+        parser.dispose()
+
+
 class _Loader(Composer, CParser, SafeConstructor, Resolver):
     """libyaml events; the Python composer with the checks (its methods come first in the MRO)."""
 
@@ -91,34 +127,10 @@ class _Loader(Composer, CParser, SafeConstructor, Resolver):
         Resolver.__init__(self)
         Composer.__init__(self)
         self.limits = limits
-        self.depth = 0
-        self.nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()
-        line = _line(event.start_mark)
-        if isinstance(event, AliasEvent):
-            raise YamlError(f"aliases (*{event.anchor}) are not allowed", line)
-        if event.anchor is not None:
-            raise YamlError(f"anchors (&{event.anchor}) are not allowed", line)
-        if event.tag is not None and not (isinstance(event, CollectionStartEvent) and event.implicit):
-            raise YamlError(f"explicit tags ({event.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed", line)
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            raise YamlError(f"too many values (more than {self.limits.max_nodes:,})", line)
-        if isinstance(event, ScalarEvent):
-            if len(event.value) > self.limits.max_scalar:
-                raise YamlError(f"a value of {len(event.value):,} characters (limit {self.limits.max_scalar:,})",
-                                line)
-            return super().compose_node(parent, index)
-        if isinstance(event, SequenceStartEvent | MappingStartEvent):
-            self.depth += 1
-            if self.depth > self.limits.max_depth:
-                raise YamlError(f"nested deeper than {self.limits.max_depth} levels", line)
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
+        _check_event(event, self.limits)  # again, as nodes are built (the scan already passed)
         return super().compose_node(parent, index)
 
     def compose_mapping_node(self, anchor: Any) -> MappingNode:
@@ -156,6 +168,7 @@ def compose(text: str | bytes, limits: Limits = DEFAULT) -> Node | None:
     except (ValueError, yaml.YAMLError) as e:
         raise YamlError(f"cannot read: {e}") from None
     try:
+        _scan(text, limits)
         return loader.get_single_node()
     except YamlError:
         raise
