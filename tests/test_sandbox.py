@@ -218,6 +218,35 @@ def test_100_mb_printed_is_capped(pool):
     assert _rss_mb() - rss0 < 30                # the server never held the 100 MB
 
 
+def test_files_it_writes_are_capped(pool):
+    src = """
+import os
+try:
+    with open("big.bin", "wb") as f:
+        f.write(b"x" * (32 * 2**20))
+    print("one file DONE")
+except OSError as exc:
+    print("one file refused", exc.errno)
+written = 0
+try:
+    for i in range(40):
+        with open(f"part{i}.bin", "wb") as f:
+            f.write(b"x" * (8 * 2**20))
+        written += 8
+except OSError as exc:
+    print("many files refused", exc.errno)
+print("written MB", written)
+"""
+    res = _check(pool, src)
+    out = res["output"]
+    assert "one file refused 27" in out                     # EFBIG: RLIMIT_FSIZE 16 MB
+    written = int(out.split("written MB")[1].split()[0])
+    assert written <= 16 * 40
+    if FULL:
+        assert "many files refused 28" in out and written < 64   # ENOSPC: the 64 MB tmpfs
+    _still_serves(pool)                                     # the next job has the space again
+
+
 # ---------------------------------------------------------------- network
 
 def test_no_network_even_to_loopback(pool):
