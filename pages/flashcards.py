@@ -76,7 +76,7 @@ if raw_cards:
     link_ids = [x for x in wanted if x in deck.by_id]
     unknown = [x for x in wanted if x not in deck.by_id]
     if unknown:
-        st.warning(t("unknown_cards", ids=", ".join(unknown[:5])[:200]), icon=":material/warning:")
+        st.warning(t("unknown_cards", ids=shell.md_plain(", ".join(unknown[:5]), limit=200)), icon=":material/warning:")
 
 now = datetime.now(UTC)
 

@@ -13,6 +13,7 @@ import streamlit as st
 import lessons as lessons_pkg
 from questions.bank import fingerprint as bank_fingerprint
 from questions.schema import DEMOS, DemoLink
+from ui import state
 from ui.cards import get_bank, render_card
 
 _LESSON = "_lessons:lesson"
@@ -45,7 +46,7 @@ def _sync_from_url() -> None:
     st.session_state[_LESSON] = url[0]
     step = _parse_step(url[1])
     if step is None:
-        st.toast(shell.t("bad_param", name="step", value=str(url[1])[:40]), icon=":material/warning:")
+        state.warn_param("step", url[1])
         step = 0
     st.session_state[_STEP] = step
 
@@ -195,7 +196,7 @@ _sync_from_url()
 lesson_id = st.session_state.get(_LESSON)
 current = result.get(lesson_id)
 if lesson_id and current is None:
-    st.warning(shell.t("lessons.not_found", id=str(lesson_id)[:60]), icon=":material/search_off:")
+    st.warning(shell.t("lessons.not_found", id=shell.md_plain(lesson_id, limit=60)), icon=":material/search_off:")
     st.session_state[_LESSON] = None
 if current is None:
     _publish()

@@ -57,7 +57,7 @@ if url_preset is not None:
     if url_preset in PRESETS:
         _put_preset(url_preset)
     else:
-        st.toast(shell.t("bad_param", name="preset", value=str(url_preset)[:40]), icon=":material/warning:")
+        state.warn_param("preset", url_preset)
     del st.query_params["preset"]
 
 busy_now = any(r.active for r in REGISTRY.runs(sid))

@@ -118,6 +118,7 @@ class PostgresStore(SQLStore):
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(pool_size)
         self._check_and_migrate()
+        self._rekey()
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:

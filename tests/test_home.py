@@ -14,9 +14,11 @@ from study.store import SQLiteStore
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def render(lang: str) -> AppTest:
+def render(lang: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -51,7 +53,7 @@ def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         store.record_review(me.id, qid, rating, now - timedelta(days=days_ago, minutes=1), None, "{}", 1, due, 1.0)
     store.close()
 
-    at = render("en")
+    at = render("en", learner="default")  # a session without ?learner= is a new guest (tests/security)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("home.due_now", "en")] == "3"        # the three cards rated Again are due
     assert metrics[t("home.streak", "en")] == t("home.days", "en", n=3)

@@ -23,6 +23,7 @@ from study import scheduler as sched
 from study.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
+    BadName,
     CardState,
     InterviewAnswer,
     ProgressStore,
@@ -39,7 +40,7 @@ def test_new_file_is_versioned_wal_and_marked(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "dir" / "p.sqlite3"  # folders are created
     store = SQLiteStore(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version() == SCHEMA_VERSION
@@ -253,7 +254,9 @@ def test_every_method_returns_the_same_values(store: ProgressStore) -> None:
     made = {n: store.get_or_create_profile(n) for n in ["bob", "Alice", "Émile", "zed", "_x", "B"]}
     assert [p.name for p in store.profiles()] == ["_x", "Alice", "B", "bob", "zed", "Émile"]
     assert store.get_or_create_profile("  bob \t ") == made["bob"] and isinstance(made["bob"].id, int)
-    assert store.get_or_create_profile("x" * 60).name == "x" * 40
+    assert store.get_or_create_profile("ＢＯＢ") == made["bob"]  # one learner per name, case and width folded
+    with pytest.raises(BadName):  # too long: refused, not cut (a cut name could be someone else's)
+        store.get_or_create_profile("x" * 60)
     me, other = made["bob"], made["zed"]
 
     # card ids: fixed once stored, a colliding candidate takes the next free int, 62-bit values fit

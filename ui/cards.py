@@ -25,6 +25,7 @@ from questions.bank import Bank, fingerprint, load_bank
 from questions.schema import DEMOS, TOPICS, Card
 from questions.search import index_of
 from ui import shell
+from ui.store_faults import saving
 
 BANK_PAGE = "pages/bank.py"
 _SESSION_BOOKMARKS = "_bookmarks"
@@ -101,9 +102,7 @@ def bookmark_store() -> BookmarkStore:
 
 def _toggle_bookmark(store: BookmarkStore, card_id: str) -> None:
     # the store is bound at render time: a callback runs before the page has set up its learner
-    from ui import profile  # lazy: ui.profile imports this module
-
-    with profile.saving():  # a refused write (disk full, read-only) is told, not a traceback
+    with saving():  # a refused write (disk full, read-only) is told, not a traceback
         store.set_bookmarked(card_id, not store.is_bookmarked(card_id))
 
 

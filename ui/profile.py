@@ -1,27 +1,52 @@
-"""The progress store for Streamlit pages, the learner picker (sidebar) and the learner's deck.
+"""The progress store for Streamlit pages, who the session's learner is (sidebar), their deck.
 
-Pages call `learner()` (it shows the picker in the sidebar); app.py could call it once for all
-pages. The store is opened once per process and per $TIL_DB (an SQLite file, or a PostgreSQL
-URL: `study.store.open_store`); a corrupt or foreign file or database, or an unreachable server,
+Pages call `learner()`: it returns the session's learner and shows the sidebar controls. The
+store is opened once per process and per $TIL_DB (an SQLite file, or a PostgreSQL URL:
+`study.store.open_store`); a corrupt or foreign file or database, or an unreachable server,
 stops the page with a clear message (passwords masked) and is never overwritten.
+
+Identity (docs/SECURITY.md):
+- A session is never put on another learner's progress by default: a session that has not
+  chosen gets a new guest learner ("Guest 12345"; empty guests are pruned after a day).
+- Self-study (default): the sidebar lists the learners; `?learner=NAME` in the URL selects one,
+  and the URL carries the choice (a laptop's bookmark). A learner with a PIN is entered only
+  with it.
+- Class mode (TIL_CLASS_MODE=on): learners are not listed and `?learner=` is neither read nor
+  written (a copied URL must not carry an identity); a session signs in by name and, when that
+  learner set one, PIN. Failed PINs are limited per learner.
+- With TIL_INSTRUCTOR_PASSWORD set, an instructor panel removes learners and clears PINs.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import threading
+import time
 
 import streamlit as st
 
-import i18n
-from study import Deck, load_cards, with_imported
-from study.store import ProgressStore, StoreError, clean_name, db_target, masked, open_store, set_active
+from study import Deck, with_imported
+from study import identity as ident
+from study.store import BadName, Profile, ProgressStore, StoreError, db_target, masked, open_store, set_active
 from ui import shell
+from ui.cards import get_bank
+from ui.store_faults import fault_reason as fault_reason  # re-exported: pages use profile.fault_reason
+from ui.store_faults import saving as saving
+from ui.store_faults import show_write_error, stop_on
 
-DEFAULT_LEARNER = "default"
-_KEY = "_learner"
-_NEW_KEY = "_learner_new"
+_ID = "_learner_id"          # the session's learner (profile id)
+_KEY = "_learner"            # self-study picker (selectbox of names)
+_NEW_KEY = "_learner_new"    # new learner: name
+_NEW_PIN = "_learner_new_pin"
+_SIGN_NAME = "_signin_name"  # sign in: name (class mode, or a learner with a PIN)
+_SIGN_PIN = "_signin_pin"
 _ERR_KEY = "_learner_err"
-_WRITE_ERR_KEY = "_store_write_err"
+_OK_KEY = "_learner_ok"
+_INSTRUCTOR = "_instructor"
+_INSTR_PW = "_instructor_pw"
+
+# failed PIN attempts per learner id (this process): at most MAX_FAILS per FAIL_WINDOW_S
+MAX_FAILS, FAIL_WINDOW_S = 5, 300
+_fails: dict[int, list[float]] = {}
+_fails_lock = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,65 +60,16 @@ def store() -> ProgressStore:
     try:
         return _open(target)
     except StoreError as exc:
-        _stop_on(exc)
+        stop_on(exc)
     except OSError as exc:
         st.error(shell.t("flashcards.store_error", path=masked(target), reason=str(exc)), icon=":material/database:")
         st.stop()
     raise AssertionError  # unreachable
 
 
-def _stop_on(exc: StoreError) -> None:
-    """Tell why the progress store can't be used (a file's or a database server's words); stop."""
-    key = "flashcards.store_error_server" if exc.backend == "postgres" else "flashcards.store_error"
-    st.error(shell.t(key, path=str(exc.path), reason=fault_reason(exc)), icon=":material/database:")
-    st.stop()
-
-
-@contextlib.contextmanager
-def saving(show: bool = False) -> Iterator[None]:
-    """Run store writes; a refused write (disk full, read-only file, ...) skips the rest of the
-    block and is told to the learner: right here when `show`, else by `show_write_error()` on the
-    next run (for widget callbacks). What was saved before stays saved."""
-    try:
-        yield
-    except StoreError as exc:
-        key = "flashcards.write_error_server" if exc.backend == "postgres" else "flashcards.write_error"
-        msg = shell.t(key, reason=fault_reason(exc))
-        if show:
-            st.error(msg, icon=":material/save:")
-        else:
-            st.session_state[_WRITE_ERR_KEY] = msg
-
-
-def fault_reason(exc: StoreError) -> str:
-    """The reason of a store error in the page's language (the store's English text otherwise)."""
-    kind = getattr(exc, "kind", None)
-    if kind is None:
-        return exc.reason
-    # a database server's faults are worded apart from a file's (tests/test_i18n.py: every kind has both)
-    key = f"flashcards.fault_{'server_' if exc.backend == 'postgres' else ''}{kind}"
-    return shell.t(key) if key in i18n.catalog() else exc.reason
-
-
-def show_write_error() -> None:
-    """Show (once) the message of a write refused in a callback."""
-    msg = st.session_state.pop(_WRITE_ERR_KEY, None)
-    if msg:
-        st.error(msg, icon=":material/save:")
-
-
 def bank() -> Deck:
-    """The question bank, loaded once per process (shared with ui.cards when it is there)."""
-    try:
-        from ui.cards import get_bank
-    except ImportError:
-        return _fallback_bank()
+    """The question bank, loaded once per process (ui.cards)."""
     return get_bank()
-
-
-@st.cache_resource(show_spinner=False)
-def _fallback_bank() -> Deck:
-    return load_cards()
 
 
 def tz_offset_minutes() -> int:
@@ -105,44 +81,196 @@ def tz_offset_minutes() -> int:
     return -int(off) if off is not None else 0
 
 
+def _it(key: str, **fmt: object) -> str:
+    return shell.t("identity." + key, **fmt)
+
+
+def _name_error(exc: BadName) -> str:
+    return _it(f"name_{exc.kind}", n=40)
+
+
+# ---------------------------------------------------------------------------------------------
+# PIN attempts
+
+def _locked(profile_id: int) -> bool:
+    now = time.monotonic()
+    with _fails_lock:
+        recent = [t for t in _fails.get(profile_id, []) if now - t < FAIL_WINDOW_S]
+        _fails[profile_id] = recent
+        return len(recent) >= MAX_FAILS
+
+
+def _failed(profile_id: int) -> None:
+    with _fails_lock:
+        _fails.setdefault(profile_id, []).append(time.monotonic())
+
+
+def _enter(s: ProgressStore, found: Profile | None, pin: str) -> bool:
+    """Let the session in as `found` if it has no PIN or `pin` matches; the error is set otherwise."""
+    if found is None:
+        st.session_state[_ERR_KEY] = _it("signin_failed")
+        return False
+    if found.has_secret:
+        if _locked(found.id):
+            st.session_state[_ERR_KEY] = _it("signin_locked", minutes=FAIL_WINDOW_S // 60)
+            return False
+        if not ident.verify_secret(pin, s.secret_hash(found.id)):
+            _failed(found.id)
+            st.session_state[_ERR_KEY] = _it("signin_failed")
+            return False
+    st.session_state[_ID] = found.id
+    st.session_state.pop(_ERR_KEY, None)
+    st.session_state[_SIGN_PIN] = ""
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# callbacks (they run before the script; st.* output here is not allowed)
+
 def _create() -> None:
-    name = clean_name(st.session_state.get(_NEW_KEY, ""))
-    if not name:
-        st.session_state[_ERR_KEY] = shell.t("flashcards.learner_empty")
+    s = store()
+    pin = st.session_state.get(_NEW_PIN, "") or ""
+    if pin and ident.check_secret(pin):
+        st.session_state[_ERR_KEY] = _it("pin_bad", lo=ident.MIN_SECRET, hi=ident.MAX_SECRET)
         return
     with saving():
-        p = store().get_or_create_profile(name)
-        st.session_state[_KEY] = p.name
+        try:
+            p = s.create_profile(st.session_state.get(_NEW_KEY, "") or "",
+                                 ident.hash_secret(pin) if pin else None)
+        except BadName as exc:
+            st.session_state[_ERR_KEY] = _name_error(exc)
+            return
+        st.session_state[_ID] = p.id
         st.session_state[_NEW_KEY] = ""
+        st.session_state[_NEW_PIN] = ""
         st.session_state.pop(_ERR_KEY, None)
 
 
-def learner():
-    """The current learner (a Profile); shows the picker in the sidebar."""
+def _picked() -> None:
+    """Self-study picker changed: switch, unless that learner has a PIN (then ask for it)."""
+    s = store()
+    found = s.profile_by_name(st.session_state.get(_KEY) or "")
+    if found is None:
+        return
+    if found.has_secret:
+        st.session_state[_SIGN_NAME] = found.name
+        st.session_state[_ERR_KEY] = _it("pin_needed")
+        return
+    st.session_state[_ID] = found.id
+    st.session_state.pop(_ERR_KEY, None)
+
+
+def _sign_in() -> None:
+    s = store()
+    _enter(s, s.profile_by_name(st.session_state.get(_SIGN_NAME, "") or ""), st.session_state.get(_SIGN_PIN, "") or "")
+
+
+def _instructor_login() -> None:
+    ok = ident.verify_instructor(st.session_state.get(_INSTR_PW, "") or "")
+    st.session_state[_INSTRUCTOR] = ok
+    st.session_state[_INSTR_PW] = ""
+    st.session_state[_ERR_KEY if not ok else _OK_KEY] = _it("instructor_failed" if not ok else "instructor_ok")
+
+
+def _remove(profile_id: int) -> None:
+    if not st.session_state.get(_INSTRUCTOR):
+        return
+    with saving():
+        store().remove_profile(profile_id)
+        if st.session_state.get(_ID) == profile_id:
+            st.session_state.pop(_ID, None)
+
+
+def _clear_pin(profile_id: int) -> None:
+    if not st.session_state.get(_INSTRUCTOR):
+        return
+    with saving():
+        store().set_secret_hash(profile_id, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# the session's learner
+
+def _current(s: ProgressStore) -> Profile:
+    """The session's learner: the one it chose, else (self-study) `?learner=` when that learner
+    has no PIN, else a new guest. Never the first or only learner by default."""
+    pid = st.session_state.get(_ID)
+    me = s.profile_by_id(pid) if isinstance(pid, int) else None
+    if me is not None:
+        return me
+    if not ident.class_mode():
+        raw = st.query_params.get("learner")
+        found = s.profile_by_name(raw) if raw else None
+        if found is not None and not found.has_secret:
+            me = found
+        elif found is not None:
+            st.session_state[_SIGN_NAME] = found.name  # asked for the PIN in the sidebar
+    if me is None:
+        me = s.create_guest()
+    st.session_state[_ID] = me.id
+    return me
+
+
+def learner() -> Profile:
+    """The session's learner (a Profile); shows the learner controls in the sidebar."""
     s = store()
     try:  # the first read or write of a run: a database server that went away is told here
-        profiles = s.profiles() or [s.get_or_create_profile(DEFAULT_LEARNER)]
+        me = _current(s)
+        others = [] if ident.class_mode() else [p for p in s.profiles() if not p.guest or p.id == me.id]
     except StoreError as exc:
-        _stop_on(exc)
-    names = [p.name for p in profiles]
-    if st.session_state.get(_KEY) not in names:
-        raw = st.query_params.get("learner")
-        st.session_state[_KEY] = raw if raw in names else names[0]
+        stop_on(exc)
+        raise AssertionError from exc  # unreachable
     with st.sidebar:
-        st.selectbox(shell.t("flashcards.learner"), names, key=_KEY,
-                     help=shell.t("flashcards.learner_help"))
+        if ident.class_mode():
+            st.caption(_it("signed_in_as", name=shell.md_plain(me.name)))
+        else:
+            st.session_state[_KEY] = me.name
+            st.selectbox(shell.t("flashcards.learner"), [p.name for p in others], key=_KEY, on_change=_picked,
+                         help=_it("picker_help"))
+        _sign_in_box(me)
         with st.popover(shell.t("flashcards.learner_new"), icon=":material/person_add:", width="stretch"):
             st.text_input(shell.t("flashcards.learner_name"), key=_NEW_KEY, max_chars=40)
+            st.text_input(_it("pin_optional"), key=_NEW_PIN, type="password", max_chars=ident.MAX_SECRET,
+                          help=_it("pin_help"))
             st.button(shell.t("flashcards.learner_create"), on_click=_create, key="_learner_create")
-            if st.session_state.get(_ERR_KEY):
-                st.warning(st.session_state[_ERR_KEY])
-    name = st.session_state[_KEY]
-    if st.query_params.get("learner") != name:
-        st.query_params["learner"] = name
-    me = next(p for p in profiles if p.name == name)
+        if st.session_state.get(_ERR_KEY):
+            st.warning(st.session_state[_ERR_KEY])  # our own catalog's words; names inside are escaped
+        if ident.instructor_enabled():
+            _instructor_panel(s)
+    if ident.class_mode():
+        if "learner" in st.query_params:
+            del st.query_params["learner"]
+    elif st.query_params.get("learner") != me.name:
+        st.query_params["learner"] = me.name
     set_active(s, me.id)  # the shared card renderer's bookmark star uses this learner
     show_write_error()
     return me
+
+
+def _sign_in_box(me: Profile) -> None:
+    pending = st.session_state.get(_SIGN_NAME)
+    if not ident.class_mode() and not pending:
+        return
+    with st.popover(_it("signin"), icon=":material/login:", width="stretch"):
+        st.text_input(shell.t("flashcards.learner_name"), key=_SIGN_NAME, max_chars=40)
+        st.text_input(_it("pin"), key=_SIGN_PIN, type="password", max_chars=ident.MAX_SECRET)
+        st.button(_it("signin"), on_click=_sign_in, key="_signin_go")
+
+
+def _instructor_panel(s: ProgressStore) -> None:
+    with st.expander(_it("instructor"), icon=":material/admin_panel_settings:"):
+        if not st.session_state.get(_INSTRUCTOR):
+            st.text_input(_it("instructor_password"), key=_INSTR_PW, type="password")
+            st.button(_it("instructor_signin"), on_click=_instructor_login, key="_instructor_go")
+            return
+        if st.session_state.get(_OK_KEY):
+            st.caption(st.session_state.pop(_OK_KEY))
+        for p in s.profiles():
+            row = st.columns([3, 1, 1], vertical_alignment="center")
+            row[0].text(p.name)  # plain text: a name never reaches Markdown here
+            row[1].button(_it("clear_pin"), key=f"_instr_pin:{p.id}", disabled=not p.has_secret,
+                          on_click=_clear_pin, args=(p.id,), type="tertiary")
+            row[2].button(_it("remove"), key=f"_instr_rm:{p.id}", on_click=_remove, args=(p.id,), type="tertiary")
 
 
 def deck(profile_id: int) -> Deck:

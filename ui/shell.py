@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import runpy
 from pathlib import Path
 
@@ -136,9 +137,28 @@ def settle_heap() -> None:
         gc.freeze()
 
 
-def md_plain(text: str) -> str:
-    """User text placed inside Markdown (messages, widget labels): punctuation escaped, so
-    `![x](url)` or `**b**` shows as typed instead of becoming an image or bold text."""
-    import re
+# Every ASCII punctuation character may be backslash-escaped in CommonMark (and GFM, Streamlit's
+# directives `:material/x:`, `:red[..]`, emoji `:x:`, KaTeX `$`): escaping them all leaves no
+# inline construct (link, image, autolink, emphasis, code, HTML, entity `&..;`) and no bare URL
+# or e-mail for GFM to autolink (`http\:\/\/`, `a\@b\.c`).
+_MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# Line breaks would start block constructs (headings, lists, quotes, tables, fences): one space.
+_MD_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+# Controls and invisible format characters (NUL, bidi overrides, zero-width): shown as U+FFFD.
+_MD_HIDDEN = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+                        r"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
+
+def md_plain(text: object, limit: int | None = None) -> str:
+    """Text from a user, a file or a URL, to be placed inside Markdown (messages, headings, widget
+    labels): shown exactly as typed, never as a link, image, HTML or formatting.
+
+    Every ASCII punctuation character is backslash-escaped, line breaks become spaces (no block
+    constructs), control and invisible format characters (bidi overrides, zero-width) become
+    U+FFFD. `limit` cuts the text (before escaping) to that many characters plus "…".
+    The one helper for this (tests/security/test_markdown_escape.py finds the calls that need it)."""
+    raw = str(text)
+    if limit is not None and len(raw) > limit:
+        raw = raw[:limit] + "…"
+    raw = _MD_HIDDEN.sub("\ufffd", _MD_BREAKS.sub(" ", raw))
+    return _MD_PUNCT.sub(r"\\\1", raw)
