@@ -175,8 +175,9 @@ def ppl(loss: np.ndarray, lo: int = 0, hi: int | None = None) -> float:
     return float(np.exp(np.mean(loss[lo:hi])))
 
 
-EXTRAP_MODELS = ("lm", "lm-sinusoidal", "lm-learned", "lm-alibi")
+EXTRAP_MODELS = ("lm-rope-small", "lm-sinusoidal", "lm-learned", "lm-alibi")
 EXTRAP_WINDOWS = 6
+PI_MODEL = "lm-rope-small"
 
 
 def trained_length(info: dict, cfg) -> int:

@@ -41,11 +41,11 @@ def extrapolation(name: str) -> dict:
 
 @st.cache_resource(show_spinner=False)
 def interpolation() -> dict[int, float]:
-    lm = live("lm")
+    lm = live(D.PI_MODEL)
     L = D.trained_length(lm.info, lm.cfg)
     out = {}
     for m in D.MULTIPLES[1:]:
-        loss = D.loss_by_position(D.interpolated(lm.net, 1 / m), heldout_ids("lm"), m * L, D.EXTRAP_WINDOWS)
+        loss = D.loss_by_position(D.interpolated(lm.net, 1 / m), heldout_ids(D.PI_MODEL), m * L, D.EXTRAP_WINDOWS)
         out[m] = D.ppl(loss)
     return out
 
@@ -133,7 +133,7 @@ elif section == "extrapolation":
 
 else:
     st.markdown(T("exp_interpolation"))
-    lm = live("lm")
+    lm = live(D.PI_MODEL)
     L = D.trained_length(lm.info, lm.cfg)
     d = lm.cfg.d_head
     half = d // 2
@@ -145,10 +145,10 @@ else:
     plot.show(plot.call(F.pair_circles, pts, titles, title=T("pi_angles", i=f"{pairs[0]}, {pairs[1]}"),
                         pos_title=T("pos")), "pi_circles")
     if not lm.trained:
-        st.info(T("no_variants", missing=T("scheme_lm")), icon=":material/info:")
+        st.info(T("no_variants", missing=T(f"scheme_{D.PI_MODEL}")), icon=":material/info:")
     else:
         with st.spinner(T("computing")):
-            plain = extrapolation("lm")
+            plain = extrapolation(D.PI_MODEL)
             pi = interpolation()
         values = {T("pi_plain"): [plain[mm]["ppl"] for mm in D.MULTIPLES],
                   T("pi_interp"): [plain[1]["ppl"]] + [pi[mm] for mm in D.MULTIPLES[1:]]}
