@@ -409,3 +409,38 @@ def test_min_p_thresholds() -> None:
 
 def test_vocabulary_embedding_size() -> None:
     assert claim("vocabulary-size-tradeoff", r"about\s+" + NUM + "B parameters") == pytest.approx(128256 * 4096 / 1e9, abs=0.05)
+
+
+# ---- numbers in follow-up answers ------------------------------------------------------------
+
+def test_llama2_7b_parameter_estimate() -> None:
+    d, L, hidden, V = 4096, 32, 11008, 32000
+    attn, ffn = 4 * d * d, 3 * d * hidden
+    total = L * (attn + ffn + 2 * d) + 2 * V * d + d
+    assert total == kvc.PRESETS["llama2-7b"].params                   # 6,738,415,616
+    assert claims("transformer-parameter-count", r"4d\^2\\approx" + NUM) == [pytest.approx(attn / 1e6, abs=0.05)] * 2
+    assert claims("transformer-parameter-count", r"11008\\approx" + NUM) == [pytest.approx(ffn / 1e6, abs=0.05)] * 2
+    assert claim("transformer-parameter-count", r"total is about\s+" + NUM + "B") == pytest.approx(total / 1e9, abs=0.005)
+    assert claim("transformer-parameter-count", r"总数约\s*" + NUM + "B", "zh") == pytest.approx(total / 1e9, abs=0.005)
+
+
+def test_decode_ceiling_int4() -> None:
+    for v in claims("deployment-hardware", r"3.5\\,\\text\{GB\}\\approx" + NUM):
+        assert v == pytest.approx(2e12 / 3.5e9, rel=0.01)
+
+
+def test_vit_sequence_length_and_gelu_approximation() -> None:
+    patches = (224 // 16) ** 2
+    assert claims("vision-transformer", r"14\\times14=" + NUM) == [patches] * 2
+    assert claims("vision-transformer", r"(?:448 gives|448 时 patch 数变成)\s*" + NUM) == [(448 // 16) ** 2] * 2
+    exact = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
+    approx = 0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * (1 + 0.044715)))
+    assert claims("gelu-vs-relu", r"\\Phi\(1\)\\approx" + NUM) == [pytest.approx(exact, abs=5e-5)] * 2
+    assert claims("gelu-vs-relu", r"(?:gives about|近似约)\s*" + NUM) == [pytest.approx(approx, abs=5e-5)] * 2
+
+
+def test_alibi_slopes_for_8_heads() -> None:
+    slopes = [2 ** (-8 * i / 8) for i in range(1, 9)]
+    assert slopes[0] == 1 / 2 and slopes[-1] == 1 / 256
+    for lang in ("en", "zh"):
+        assert r"1/2,1/4,\dots,1/256" in text("alibi", lang)
