@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "eval":
         return _eval(args)
 
-    from questions.bank import load_bank
-    from questions.search import search
+    from questions.search import load_index, search
 
-    bank = load_bank(args.dir)
-    hits = search(bank, args.query, lang=args.lang, top=max(1, args.top))
+    # the same search() as the app, on the index read from the disk cache when the card files
+    # have not changed (no YAML parsing, no pydantic): a one-shot command starts fast
+    hits = search(load_index(args.dir), args.query, lang=args.lang, top=max(1, args.top))
     if args.json:
         print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
     else:

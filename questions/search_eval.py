@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 QUERIES_FILE = Path(__file__).with_name("eval") / "queries.yaml"
 DEPTH = 10
 
@@ -25,7 +23,9 @@ class Query:
 
 
 def load_queries(path: str | Path | None = None) -> list[Query]:
-    data = yaml.safe_load(Path(path or QUERIES_FILE).read_text(encoding="utf-8")) or []
+    from questions import safe_yaml
+
+    data = safe_yaml.load_file(path or QUERIES_FILE) or []
     return [Query(str(item["q"]), tuple(str(i) for i in item["ids"])) for item in data]
 
 

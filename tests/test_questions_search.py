@@ -3,6 +3,7 @@ synonyms, speed, the CLI, and "any string gives a list"."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,7 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from questions.bank import load_bank
-from questions.search import Index, Synonyms, analyze, normalize, search, synonyms, terms
+from questions.search import (
+    Index,
+    Synonyms,
+    analyze,
+    load_index,
+    normalize,
+    parse_stoplist,
+    search,
+    stoplist,
+    synonyms,
+    terms,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,9 +133,79 @@ def test_synonyms_bridge_languages_and_abbreviations() -> None:
 def test_text_analysis() -> None:
     assert normalize("ＬａｙｅｒＮｏｒｍ") == "layernorm"
     assert normalize(r"$\sqrt{d_k}$").split() == ["$", "sqrt", "{dk}$"] or "dk" in normalize(r"\sqrt{d_k}")
-    assert terms("层归一化") == ["层归", "归一", "一化"]
-    assert terms("masks layers") == ["mask", "layer"]
+    assert terms("层归一化") == ["层", "归一化"]                 # jieba words, not character pairs
+    assert terms("为什么除以根号dk") == ["什么", "为什么", "除以", "根号", "dk"]  # search mode: sub-words too
+    assert terms("masks layers normalization") == ["mask", "layer", "normal"]  # Snowball stems
+    assert normalize("normalisation") == "normalization"
     assert "dk" in terms(normalize(r"除以 $\sqrt{d_k}$"))
+
+
+def test_filler_is_removed_and_generic_asks_weigh_little() -> None:
+    stop = stoplist()
+    assert stop.cut(normalize("面试官：能不能简单介绍一下 Multi-Query Attention")).split() == \
+        [":", "multi-query", "attention"]
+    assert stop.cut("can you explain layer norm").split() == ["layer", "norm"]
+    assert stop.cut("canyon") == "canyon"                    # English phrases only as whole words
+    assert analyze("聊聊你对旋转位置编码的看法") == analyze("旋转位置编码")   # the topic stays, filler goes
+    assert "作用" in stop.light and "缺点" in stop.light and "why" in stop.light
+    idx = Index([])
+    q = idx.expand(normalize("KV缓存有什么缺点"))
+    assert q["缺点"] == stop.light_weight < 1 and q["缓存"] == 1.0
+    assert idx.expand(normalize("介绍一下")), "a query made only of filler keeps its words"
+
+
+def test_stoplist_file_format() -> None:
+    st = parse_stoplist("# c\n[remove]\n讲讲\nTell me about\n[light]\nPurposes\n[stop]\nthe\n")
+    assert st.remove == ("tell me about", "讲讲") and st.light == {"purpos"} and st.stop == {"the"}
+    with pytest.raises(ValueError):
+        parse_stoplist("[nope]\nx\n")
+    with pytest.raises(ValueError):
+        parse_stoplist("x\n")
+
+
+def test_field_spellings_meet(bank) -> None:
+    """Long forms, spaces inside names and Chinese names reach the same card."""
+    for q in ("Multi-Query Attention", "multi query attention", "MQA", "多查询注意力"):
+        assert "mha-mqa-gqa" in [h.id for h in search(bank, q, top=3)], q
+    syn = synonyms()
+    for group in [("kv cache", "KV缓存", "key-value cache", "键值缓存"), ("rope", "旋转位置编码", "rotary embedding"),
+                  ("layer norm", "LayerNorm", "层归一化", "layer-norm"), ("pre-LN", "pre norm", "prenorm")]:
+        concepts = [set(syn.concepts(normalize(p))) for p in group]
+        assert set.intersection(*concepts), group
+
+
+def test_disk_cache_round_trip(bank, tmp_path, monkeypatch) -> None:
+    """The index survives JSON (plain data, no pickle) unchanged; the CLI path reads it without the bank."""
+    monkeypatch.setenv("TIL_CACHE_DIR", str(tmp_path))
+    built = Index(bank.cards)
+    again = Index.from_data(json.loads(json.dumps(built.to_data())))
+    for q in ("为什么除以根号dk", "layer norm 怎么算", "mutli query atention", "BN 缺点"):
+        assert [(h.id, round(h.score, 3)) for h in search(built, q)] == \
+            [(h.id, round(h.score, 3)) for h in search(again, q)], q
+    first = load_index(ROOT / "questions")                   # builds and writes the cache
+    assert list(tmp_path.glob("search-f-*.json")) and list(tmp_path.glob("search-c-*.json"))
+    second = load_index(ROOT / "questions")                  # reads it
+    assert second.ids == first.ids == [c.id for c in bank.cards]
+    hits = search(second, "为什么除以根号dk", top=1)
+    assert hits[0].id == "why-scale-by-sqrt-dk" and hits[0].card is None
+    assert search(bank, "为什么除以根号dk", top=1)[0].card is bank.by_id["why-scale-by-sqrt-dk"]
+    with pytest.raises(ValueError):
+        Index.from_data({**built.to_data(), "version": -1})
+    (tmp_path / "junk.json").write_text("{not json")
+    assert load_index(tmp_path / "nowhere").ids == []
+
+
+def test_cli_does_not_parse_the_bank_when_cached(tmp_path) -> None:
+    env = {**os.environ, "TIL_CACHE_DIR": str(tmp_path)}
+    code = ("import sys, runpy; sys.argv = ['questions', 'search', '为什么除以根号dk', '--json'];\n"
+            "try:\n    runpy.run_module('questions', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pydantic', 'yaml', 'bm25s', 'questions.bank', 'torch', 'streamlit')"
+            " if m in sys.modules), file=sys.stderr)")
+    cold = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    warm = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(cold.stdout)[0]["id"] == json.loads(warm.stdout)[0]["id"] == "why-scale-by-sqrt-dk"
+    assert "bm25s" in cold.stderr                                  # first run builds the index
+    assert warm.stderr.strip().splitlines()[-1] == "[]", warm.stderr  # then nothing heavy is imported
 
 
 def test_small_bank_ranking() -> None:
