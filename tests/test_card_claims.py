@@ -444,3 +444,34 @@ def test_alibi_slopes_for_8_heads() -> None:
     assert slopes[0] == 1 / 2 and slopes[-1] == 1 / 256
     for lang in ("en", "zh"):
         assert r"1/2,1/4,\dots,1/256" in text("alibi", lang)
+
+
+def test_bpe_and_wordpiece_worked_example() -> None:
+    words = {"hug": 10, "pug": 5, "pun": 12, "bun": 4, "hugs": 5}
+    pairs: dict[str, int] = {}
+    chars: dict[str, int] = {}
+    for w, f in words.items():
+        for a, b in zip(w, w[1:]):
+            pairs[a + b] = pairs.get(a + b, 0) + f
+        for ch in w:
+            chars[ch] = chars.get(ch, 0) + f
+    t = text("wordpiece-vs-bpe")
+    for pair in ("ug", "pu", "un", "hu"):
+        assert f'"{pair[0]} {pair[1]}"={pairs[pair]}' in t
+    assert f"\\frac{{{pairs['ug']}}}{{{chars['u']}\\times{chars['g']}}}" in t
+    assert f"\\frac{{{pairs['gs']}}}{{{chars['g']}\\times{chars['s']}}}" in t
+    ratio = {p: c / (chars[p[0]] * chars[p[1]]) for p, c in pairs.items()}
+    assert max(ratio, key=ratio.get) == "gs" and max(pairs, key=pairs.get) == "ug"
+
+
+def test_gelu_minimum_and_temperature_entropy() -> None:
+    x = torch.linspace(-3, 0, 300_001, dtype=torch.float64)
+    y = F.gelu(x)
+    i = int(y.argmin())
+    assert claims("gelu-vs-relu", r"\$x\\approx" + NUM) == [pytest.approx(x[i].item(), abs=0.01)] * 2
+    assert claims("gelu-vs-relu", r"(?:minimum of about|最小值约)\s*\$(-?[0-9.]+)\$") == [pytest.approx(y[i].item(), abs=0.005)] * 2
+    # entropy of softmax(z / T) never decreases with T (dH/dT = Var_p(z) / T^3 >= 0)
+    z = torch.randn(50, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ents = [torch.distributions.Categorical(logits=z / T).entropy().item() for T in (0.1, 0.3, 0.7, 1, 2, 5, 50)]
+    assert ents == sorted(ents) and ents[-1] == pytest.approx(math.log(50), abs=0.01)
+    assert "increases monotonically" in text("sampling-temperature")
