@@ -475,3 +475,13 @@ def test_gelu_minimum_and_temperature_entropy() -> None:
     ents = [torch.distributions.Categorical(logits=z / T).entropy().item() for T in (0.1, 0.3, 0.7, 1, 2, 5, 50)]
     assert ents == sorted(ents) and ents[-1] == pytest.approx(math.log(50), abs=0.01)
     assert "increases monotonically" in text("sampling-temperature")
+
+
+def test_zero_sublayer_post_ln_gives_layernorm_not_identity() -> None:
+    """residual-connection: with F = 0, Post-LN outputs LN(x); Pre-LN's trunk passes x unchanged."""
+    x = torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    ln = nn.LayerNorm(16)
+    post, pre = ln(x + 0.0), x + 0.0
+    assert not torch.allclose(post, x) and torch.allclose(post, F.layer_norm(x, (16,)), atol=1e-6)
+    assert torch.equal(pre, x)
+    assert r"\mathrm{LN}(x)" in text("residual-connection") and r"\mathrm{LN}(x)" in text("residual-connection", "zh")
