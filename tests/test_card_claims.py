@@ -451,7 +451,7 @@ def test_bpe_and_wordpiece_worked_example() -> None:
     pairs: dict[str, int] = {}
     chars: dict[str, int] = {}
     for w, f in words.items():
-        for a, b in zip(w, w[1:]):
+        for a, b in zip(w, w[1:], strict=False):
             pairs[a + b] = pairs.get(a + b, 0) + f
         for ch in w:
             chars[ch] = chars.get(ch, 0) + f
