@@ -11,7 +11,8 @@ import json
 import sys
 import time
 
-SUITES = ("bench.model_bench", "bench.pages_bench", "bench.train_bench", "bench.drill_bench")
+SUITES = ("bench.model_bench", "bench.pages_bench", "bench.train_bench", "bench.decode_bench",
+          "bench.drill_bench", "bench.search_bench")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,10 @@
     python -m model.train --task lm-alibi           # ctx 64, evaluated at 1x, 2x, 4x)
     python -m model.train --task lm-rope-small
 
+Budget: at most `steps` steps and `max_cpu_seconds` of process CPU time (all threads; 300 s is
+about 2 cores x 150 s on an idle machine), so a busy machine makes the run slower in wall time
+but not shorter in work. Wall and CPU seconds and the load average are printed and stored.
+
 The loop: random windows of ctx_len + 1 characters of the training text (model.lm_data.corpus,
 cards split 9:1), next-character cross-entropy, AdamW (beta 0.9, 0.95, weight decay 0.1 on
 matrices), linear warmup then cosine decay to 10 % (over the steps or the time budget, whichever
@@ -15,6 +19,7 @@ held-out perplexity per character (model.lm_data.perplexity) at the trained cont
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -46,8 +51,9 @@ class LMTrainConfig:
     min_lr_frac: float = 0.1
     warmup: int = 50
     weight_decay: float = 0.1
-    steps: int = 600
-    max_seconds: float | None = 175.0
+    steps: int = 1200
+    max_seconds: float | None = None     # wall-clock budget
+    max_cpu_seconds: float | None = 300.0  # process CPU time budget (all threads): ~2 cores x 150 s
     min_count: int = 2               # characters seen fewer times map to <unk>
     eval_windows: int | None = None  # held-out windows for the final perplexity (None = all)
     log_every: int = 25
@@ -65,7 +71,7 @@ class LMTrainConfig:
 
 
 _SMALL = dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, ctx_len=64, max_len=256, batch_size=32,
-              steps=500, max_seconds=60.0)
+              steps=600, max_cpu_seconds=80.0)
 # Shipped LM checkpoints: name -> overrides of LMTrainConfig.
 LM_VARIANTS: dict[str, dict] = {
     "lm": {},
@@ -93,22 +99,26 @@ class LMTrainResult:
     history: list[tuple[int, float, float]] = field(default_factory=list)   # (step, loss, seconds)
     steps: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     stopped: str = "steps"
 
     def meta(self) -> dict:
         return {"task": "lm", "train_config": asdict(self.config), "steps": self.steps,
-                "train_seconds": round(self.seconds, 2), "stopped": self.stopped,
+                "train_seconds": round(self.seconds, 2), "train_cpu_seconds": round(self.cpu_seconds, 2),
+                "stopped": self.stopped,
                 "final_loss": self.history[-1][1] if self.history else None}
 
 
-def _lr_at(step: int, cfg: LMTrainConfig, elapsed: float = 0.0) -> float:
-    """Linear warmup, then cosine decay to min_lr_frac over the steps OR the time budget,
-    whichever is further along (so a run cut by max_seconds on a busy machine still anneals)."""
+def _lr_at(step: int, cfg: LMTrainConfig, elapsed: float = 0.0, cpu: float = 0.0) -> float:
+    """Linear warmup, then cosine decay to min_lr_frac over the steps OR a time budget (wall or
+    CPU), whichever is further along, so a run cut by its budget still anneals."""
     if cfg.warmup > 0 and step <= cfg.warmup:
         return cfg.lr * step / cfg.warmup
     p = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
     if cfg.max_seconds:
         p = max(p, min(1.0, elapsed / cfg.max_seconds))
+    if cfg.max_cpu_seconds:
+        p = max(p, min(1.0, cpu / cfg.max_cpu_seconds))
     return cfg.lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
@@ -127,16 +137,20 @@ def train_lm(cfg: LMTrainConfig, on_log: Callable[[int, float, float], None] | N
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
     gen = torch.Generator().manual_seed(cfg.seed)
     res = LMTrainResult(model, tok, cfg)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     step = 0
     for step in range(1, cfg.steps + 1):
         if cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds:
             res.stopped = "time"
             step -= 1
             break
+        if cfg.max_cpu_seconds is not None and time.process_time() - c0 > cfg.max_cpu_seconds:
+            res.stopped = "cpu_time"
+            step -= 1
+            break
         x, y = random_windows(data, cfg.batch_size, cfg.ctx_len, gen)
         for g in opt.param_groups:
-            g["lr"] = _lr_at(step, cfg, time.perf_counter() - t0)
+            g["lr"] = _lr_at(step, cfg, time.perf_counter() - t0, time.process_time() - c0)
         logits = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -150,6 +164,7 @@ def train_lm(cfg: LMTrainConfig, on_log: Callable[[int, float, float], None] | N
                 on_log(*row)
     res.steps = step
     res.seconds = time.perf_counter() - t0
+    res.cpu_seconds = time.process_time() - c0
     model.eval()
     return res
 
@@ -161,18 +176,22 @@ def lm_main(name: str, steps: int | None = None, out: str | None = None, save: b
 
     torch.set_num_threads(threads)
     overrides = {**({"steps": steps} if steps else {}), **({"max_seconds": max_seconds} if max_seconds else {})}
+    if steps:                        # an explicit step count is run in full
+        overrides["max_cpu_seconds"] = None
     cfg = lm_config(name, **overrides)
     train_text, val_text = corpus()
     print(f"checkpoint={name}  threads={torch.get_num_threads()}  pos={cfg.pos} d_model={cfg.d_model} "
           f"layers={cfg.n_layers} heads={cfg.n_heads} kv_heads={cfg.n_kv_heads} ctx={cfg.ctx_len} "
-          f"batch={cfg.batch_size} steps<={cfg.steps} time<={cfg.max_seconds}s  "
+          f"batch={cfg.batch_size} steps<={cfg.steps} CPU time<={cfg.max_cpu_seconds}s  "
           f"train {len(train_text):,} chars, held-out {len(val_text):,} chars", flush=True)
     res = train_lm(cfg, on_log=lambda s, loss, t: print(f"step {s:5d}  loss {loss:.3f}  {t:6.1f}s", flush=True),
                    texts=(train_text, val_text))
     t_eval = time.perf_counter()
     ppl = perplexity(res.model, res.tok, val_text, cfg.ctx_len, max_windows=cfg.eval_windows)
     threshold = LM_THRESHOLDS[name]
-    print(f"trained {res.steps} steps in {res.seconds:.1f} s (stopped: {res.stopped}); "
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"trained {res.steps} steps in {res.seconds:.1f} s wall, {res.cpu_seconds:.1f} s CPU "
+          f"(stopped: {res.stopped}; load average {load:.1f} on {os.cpu_count()} cores); "
           f"{res.model.num_params():,} parameters, vocab {len(res.tok)}")
     print(f"held-out perplexity per character (ctx {cfg.ctx_len}): {ppl:.3f}  threshold {threshold}  "
           f"[eval {time.perf_counter() - t_eval:.1f} s]")
