@@ -144,6 +144,9 @@ def settle_heap() -> None:
 _MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 # Line breaks would start block constructs (headings, lists, quotes, tables, fences): one space.
 _MD_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+# Runs of spaces and tabs: one space (an HTML page shows one anyway; 4 would start a code block,
+# 2 at the end a hard break).
+_MD_SPACES = re.compile(r"[ \t]{2,}|\t")
 # Controls and invisible format characters (NUL, bidi overrides, zero-width): shown as U+FFFD.
 _MD_HIDDEN = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f"
                         r"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
@@ -153,12 +156,12 @@ def md_plain(text: object, limit: int | None = None) -> str:
     """Text from a user, a file or a URL, to be placed inside Markdown (messages, headings, widget
     labels): shown exactly as typed, never as a link, image, HTML or formatting.
 
-    Every ASCII punctuation character is backslash-escaped, line breaks become spaces (no block
-    constructs), control and invisible format characters (bidi overrides, zero-width) become
+    Every ASCII punctuation character is backslash-escaped, line breaks and runs of spaces or
+    tabs become one space (no block constructs), control and invisible format characters (bidi overrides, zero-width) become
     U+FFFD. `limit` cuts the text (before escaping) to that many characters plus "…".
     The one helper for this (tests/security/test_markdown_escape.py finds the calls that need it)."""
     raw = str(text)
     if limit is not None and len(raw) > limit:
         raw = raw[:limit] + "…"
-    raw = _MD_HIDDEN.sub("\ufffd", _MD_BREAKS.sub(" ", raw))
+    raw = _MD_HIDDEN.sub("\ufffd", _MD_SPACES.sub(" ", _MD_BREAKS.sub(" ", raw)))
     return _MD_PUNCT.sub(r"\\\1", raw)
