@@ -44,6 +44,7 @@ def _attention_forward(mod: MultiHeadAttention, attn: Callable) -> Callable:
         v = mod.W_v(value).view(B, Tk, h, d_k).transpose(1, 2)
         out = attn(q, k, v, mask)
         context = out[0] if isinstance(out, (tuple, list)) else out      # (B, h, Tq, d_k)
+        context = context.to(query.dtype)                                # a float64 solution is fine
         return mod.W_o(context.transpose(1, 2).reshape(B, Tq, mod.d_model))
     return forward
 
@@ -73,11 +74,11 @@ def swapped(model: Transformer, *, attention: Callable | None = None, mha_class:
                 load_mha_weights(theirs, mod)
                 theirs.eval()
                 mod.forward = (lambda m: lambda query, key, value, mask=None, return_trace=False:
-                               m(query, key, value, mask))(theirs)
+                               m(query, key, value, mask).to(query.dtype))(theirs)
                 patched.append(mod)
             elif isinstance(mod, nn.LayerNorm) and layer_norm is not None:
                 mod.forward = (lambda m: lambda x: layer_norm(x, m.weight.detach().clone(),
-                                                              m.bias.detach().clone(), m.eps))(mod)
+                                                              m.bias.detach().clone(), m.eps).to(x.dtype))(mod)
                 patched.append(mod)
         if pe is not None:
             model.pe = pe
