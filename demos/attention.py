@@ -19,12 +19,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import rjieba
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from demos.background import start_once
 from model import BOS, HashVocab, MultiHeadAttention, Transformer, TransformerConfig, Vocab
 from model.checkpoint import CheckpointError, load_checkpoint
+from model.data import segment
 from model.vocab import tokenize
 
 MAX_CHARS = 200          # longer input is cut (and the page says so)
@@ -107,6 +109,21 @@ class Tokens:
     unknown: list[str] = field(default_factory=list)
 
 
+def segment_zh(text: str, words: tuple[str, ...]) -> list[str]:
+    """Chinese text -> the model's words where it knows them, real words elsewhere: a word
+    segmenter (jieba) cuts each chunk; a segment the vocabulary knows, or that splits wholly
+    into known words (digits typed as 31415), is used as such; any other segment stays whole
+    (学习 stays 学习, never 学 + 习…)."""
+    out: list[str] = []
+    for chunk in text.split():
+        for piece in rjieba.cut(chunk):
+            if not piece.strip():
+                continue
+            known, unknown = segment(piece, words)
+            out.extend([piece] if unknown and len(known) > 1 else known)
+    return out
+
+
 def split_text(text: str | None, lm: LiveModel, *, side: str = "src") -> Tokens:
     """Typed text -> tokens for `lm`; InputError("empty") for nothing usable. Long input is cut
     (to MAX_CHARS characters, then to what the model's positions allow, at most MAX_TOKENS)."""
@@ -120,8 +137,7 @@ def split_text(text: str | None, lm: LiveModel, *, side: str = "src") -> Tokens:
     unknown: list[str] = []
     if lm.trained:
         if side == "src":
-            from model.data import segment
-            toks, _ = segment(text, lm.segment_words)
+            toks = segment_zh(text, lm.segment_words)
         else:   # English words, matched case-insensitively ("i" -> "I")
             lower = {t.lower(): t for t in vocab.tokens if not t.startswith("<")}
             toks = [lower.get(w.lower(), w) for w in text.split()]

@@ -287,3 +287,16 @@ def test_page_uses_the_trained_model_when_present() -> None:
     at = _page("en", section="six_steps", d_k="64")
     assert not at.exception, [e.value for e in at.exception]
     assert any("d_model = 256" in m.value for m in at.info)
+
+
+def test_unspaced_chinese_is_cut_into_real_words() -> None:
+    """A word segmenter, not longest-match on the model's tiny vocabulary: 学习 must not become
+    学 + 习和自然语言处理 (the first round's bug), and the model's own words still come out whole."""
+    from demos.attention import split_text, trained_model
+
+    lm = trained_model()
+    assert lm is not None
+    assert split_text("我现在爱你", lm).tokens == ["我", "现在", "爱", "你"]
+    toks = split_text("深度学习和自然语言处理", lm).tokens
+    assert "学习" in toks and "学" not in toks and all(len(t) <= 4 for t in toks)
+    assert "".join(toks) == "深度学习和自然语言处理"
