@@ -27,7 +27,8 @@ The sandbox a child enters (`enter_sandbox`), in this order:
 - as root: drop to an unprivileged uid/gid of its own (`uid_base + slot`), no groups, keeping
   only CAP_DAC_READ_SEARCH when Landlock holds (see `_drop_uid`);
 - seccomp (`pyseccomp`, libseccomp): socket/socketpair, fork/vfork/clone-without-CLONE_THREAD,
-  execve, ptrace and a few kernel-attack-surface calls fail with EPERM.
+  execve, ptrace, signals to any other process, and a few kernel-attack-surface calls fail
+  with EPERM.
 """
 from __future__ import annotations
 
@@ -87,7 +88,13 @@ def leave_network() -> str:
     Returns how: "netns", "userns+netns", or "" when the kernel refused both."""
     if LIBC.unshare(CLONE_NEWNET) == 0:
         return "netns"
-    if os.geteuid() != 0 and LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+    uid, gid = os.geteuid(), os.getegid()
+    if uid != 0 and LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        # Map our own ids to themselves, so files are still created as us (else EOVERFLOW).
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
         return "userns+netns"
     return ""
 
@@ -146,6 +153,7 @@ def _vm_size() -> int:
 def _landlock(tmp: str, read_paths: list[str]) -> None:
     import landlock
     from landlock import FSAccess
+    ctypes.set_errno(0)   # the package reads errno after each call without clearing it first
     ruleset = landlock.Ruleset()                       # handles every filesystem access right
     read = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
     for path in read_paths:
@@ -165,6 +173,12 @@ def _seccomp() -> None:
     # A thread is a clone with CLONE_THREAD; any other clone is a new process.
     f.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")       # its flags live in memory: make libc use clone
+    # Signals only to itself: without a uid of its own (not root) it would share the server's.
+    me = os.getpid()
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
+        f.add_rule(deny, name, sc.Arg(0, sc.NE, me))
+    for name in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd"):
+        f.add_rule(deny, name)
     f.load()
 
 
@@ -189,12 +203,21 @@ def _drop_uid(uid: int, *, keep_read_search: bool) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     if keep_read_search:
-        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-        data = (_CapData * 2)(_CapData(1 << CAP_DAC_READ_SEARCH, 1 << CAP_DAC_READ_SEARCH, 0),
-                              _CapData(0, 0, 0))
-        if LIBC.capset(ctypes.byref(header), data) != 0:
-            raise OSError(ctypes.get_errno(), "capset failed")
+        _capset(1 << CAP_DAC_READ_SEARCH)
         LIBC.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)
+
+
+def _capset(mask: int) -> None:
+    """Effective = permitted = `mask` (capabilities 0-31), inheritable none."""
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)(_CapData(mask, mask, 0), _CapData(0, 0, 0))
+    if LIBC.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def _effective_caps() -> int:
+    with open("/proc/self/status") as f:
+        return next((int(line.split()[1], 16) for line in f if line.startswith("CapEff:")), 0)
 
 
 def enter_sandbox(tmp: str, limits: Limits, out_fd: int, keep_fd: int) -> list[str]:
@@ -235,6 +258,9 @@ def enter_sandbox(tmp: str, limits: Limits, out_fd: int, keep_fd: int) -> list[s
     if limits.uid is not None:
         _drop_uid(limits.uid, keep_read_search="landlock" in applied)
         applied.append("uid_drop")
+    elif _effective_caps():                            # e.g. inside the worker's user namespace
+        _capset(0)
+        applied.append("caps_dropped")
     if seccomp_available():
         _seccomp()
         applied.append("seccomp")
@@ -245,6 +271,7 @@ def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 when it has none (or the package is missing)."""
     try:
         import landlock
+        ctypes.set_errno(0)   # (see _landlock) a stale errno would read as "no Landlock"
         return int(landlock.landlock_abi_version())
     except Exception:  # noqa: BLE001 - not built in, disabled at boot, or no package: no Landlock
         return 0
@@ -449,10 +476,12 @@ def probe(limits: Limits, network: str, scratch: str) -> dict:
 def serve(args: argparse.Namespace) -> int:
     proto = os.fdopen(os.dup(1), "wb", buffering=0)   # answers go here; fd 1 itself → stderr
     os.dup2(2, 1)
-    network = leave_network()
-    scratch, scratch_kind = private_scratch(args.slot)
     preload()
     grade = load_grader(args.grader)
+    # After the imports: an unprivileged user namespace (the non-root fallback) would hide files
+    # that only a capability let us read; no learner code has run yet either way.
+    network = leave_network()
+    scratch, scratch_kind = private_scratch(args.slot)
     read_paths = json.loads(args.read_paths)
     base = Limits(slot=args.slot, cpu_s=args.cpu_s, mem_mb=args.mem_mb, uid_base=args.uid_base,
                   read_paths=read_paths, scratch=scratch)
