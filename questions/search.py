@@ -438,21 +438,27 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
 
+@functools.cache
+def _code_digest() -> str:
+    """This module's source: a change in how text is analysed or scored invalidates the cache."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def _files_key(directory: Path) -> str:
-    """Names, sizes and mtimes of the bank's files and the search's own lexicons."""
+    """Names, sizes and mtimes of the bank's files (synonyms.yaml included) and the stop list."""
     stats = []
-    for p in sorted(directory.glob("*.yaml")) + [STOP_FILE, Path(__file__)]:
+    for p in sorted(directory.glob("*.yaml")) + [STOP_FILE]:
         try:
             st = p.stat()
         except OSError:
             continue
         stats.append((str(p.resolve()), st.st_mtime_ns, st.st_size))
-    return _digest(INDEX_VERSION, str(directory.resolve()), stats)
+    return _digest(INDEX_VERSION, _code_digest(), str(directory.resolve()), stats)
 
 
 def _content_key(cards: list, syn: Synonyms, stop: StopList) -> str:
     texts = [[c.id, *_field_texts(c).values()] for c in cards]
-    return _digest(INDEX_VERSION, texts, syn.groups, stop.to_data())
+    return _digest(INDEX_VERSION, _code_digest(), texts, syn.groups, stop.to_data())
 
 
 def _read_cache(name: str) -> Index | None:
