@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from drills import registry as drill_registry
 from figures import study as figs
 from questions.schema import TOPICS
 from study import stats
@@ -32,13 +33,15 @@ reviews = store.reviews(me.id, since=now - timedelta(days=400))
 states = store.card_states(me.id)
 per_day = stats.reviews_per_day(reviews, tz)
 
-m1, m2, m3, m4 = st.columns(4)
+m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric(t("today"), per_day.get(today, 0))
 streak = stats.streak(per_day, today)
 m2.metric(t("streak"), t("days_one" if streak == 1 else "days", n=streak))
 m3.metric(t("studied"), f"{len(states)} / {len(deck.cards)}")
 due_now = sum(1 for s in states.values() if s.due <= now)
 m4.metric(t("due_now"), due_now)
+drill_ids = [d.id for d in drill_registry.all_drills()]
+m5.metric(t("drills_solved"), f"{stats.drills_solved(store.drill_status(me.id), drill_ids)} / {len(drill_ids)}")
 
 if not reviews:
     st.info(t("empty"), icon=":material/info:")

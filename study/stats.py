@@ -86,3 +86,9 @@ def streak(per_day: dict[date, int], today: date) -> int:
         n += 1
         d -= timedelta(days=1)
     return n
+
+
+def drills_solved(status: dict[str, str], drill_ids: Sequence[str]) -> int:
+    """How many of these coding drills the learner has passed at least once
+    (status: ProgressStore.drill_status, {drill_id: "passed" | "failing"})."""
+    return sum(1 for d in drill_ids if status.get(d) == "passed")
