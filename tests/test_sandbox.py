@@ -9,9 +9,11 @@ it took (`[sandbox] name: 1.23 s`, shown even without -s).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -408,3 +410,40 @@ def test_reference_solution_passes_through_the_sandbox():
         assert not wrong["passed"]
     finally:
         p.close()
+
+
+# ---------------------------------------------------------------- without root
+
+NOT_ROOT_SCRIPT = """
+import json, sys
+sys.path.insert(0, ROOT)
+from drills.sandbox import Pool
+p = Pool(1, grader="tests.sandbox_stub:grade")
+caps = p.capabilities()
+res = p.check("run", "open(TARGET, 'w').write('x')", timeout_s=2)
+print(json.dumps({"caps": caps, "write": res["checks"][0]["message"]}))
+p.close()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists(),
+                    reason="needs root and setpriv to start a server as another user")
+def test_protections_hold_for_a_server_not_running_as_root(open_dir):
+    """The server started as `nobody` (keeping only the read-search capability, so that it can
+    reach a Python installed under /root): no uid drop, the rest must still hold."""
+    target = open_dir / "written-by-learner"
+    script = NOT_ROOT_SCRIPT.replace("ROOT", repr(str(ROOT))).replace("TARGET", repr(str(target)))
+    out = subprocess.run(
+        ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         "--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search",
+         sys.executable, "-c", script],
+        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        cwd="/tmp")
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    caps = report["caps"]
+    assert caps["running_as_root"] is False and caps["uid_drop"] is None
+    assert caps["no_fork"] and caps["no_network"] and caps["seccomp"]
+    if landlock_abi() > 0:
+        assert caps["landlock"] and caps["outside_write_refused"] and "caps_dropped" in caps["applied"]
+        assert not target.exists() and "PermissionError" in report["write"]
