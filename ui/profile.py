@@ -23,6 +23,7 @@ import time
 
 import streamlit as st
 
+from questions.markdown_check import judge
 from study import Deck, with_imported
 from study import identity as ident
 from study.store import BadName, Profile, ProgressStore, StoreError, db_target, masked, open_store, set_active
@@ -273,6 +274,23 @@ def _instructor_panel(s: ProgressStore) -> None:
             row[2].button(_it("remove"), key=f"_instr_rm:{p.id}", on_click=_remove, args=(p.id,), type="tertiary")
 
 
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list | tuple):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def shown_safely(card: dict) -> bool:
+    """Whether an imported card may be rendered as Markdown: every text passes the CommonMark
+    judge (no image, outside link, HTML). The import refuses such cards; this also keeps out any
+    stored before that check existed or written to the database by other means."""
+    return not any(judge(text) for text in _strings(card))
+
+
 def deck(profile_id: int) -> Deck:
-    """The bank plus this learner's imported cards."""
-    return with_imported(bank(), store().imported_cards(profile_id))
+    """The bank plus this learner's imported cards (those that pass the Markdown judge)."""
+    return with_imported(bank(), [c for c in store().imported_cards(profile_id) if shown_safely(c)])

@@ -110,11 +110,12 @@ def apply_present_mode() -> None:
 
 
 def share_link() -> str:
-    """The URL of the current view: page path plus every query parameter (lang, widget state)."""
+    """The URL of the current view: page path plus every query parameter (lang, widget state),
+    except `learner`: a shared link must not put its reader on the sharer's progress."""
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    query = urlencode(st.query_params.to_dict())
+    query = urlencode({k: v for k, v in st.query_params.to_dict().items() if k != "learner"})
     return f"{base}?{query}" if query else base
 
 
