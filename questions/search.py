@@ -536,7 +536,8 @@ def search(bank, query: str, lang: str | None = None, top: int = 10, *, min_rati
     else:
         if not bank.cards:
             return []
-        idx, by_id = index_of(bank), {c.id: c for c in bank.cards}
+        idx = index_of(bank)
+        by_id = getattr(bank, "by_id", None) or {c.id: c for c in bank.cards}
     if not query.strip() or top <= 0 or not idx.ids:
         return []
     if lang not in ("zh", "en"):
