@@ -20,6 +20,7 @@ import os
 import statistics
 import threading
 import time
+from pathlib import Path
 
 from drills import registry
 from drills.sandbox import Pool
@@ -31,6 +32,18 @@ CLASS_DRILL = "sdpa"
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(0.95 * len(ordered)) - 1))]
+
+
+def _pool_cpu_s(pool: Pool) -> float:
+    """CPU seconds used so far by the workers and every job child they reaped (utime + stime +
+    cutime + cstime from /proc/<pid>/stat): what a burst costs, whatever else loads the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pool.worker_pids():
+        if pid:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])
+    return total / tick
 
 
 def _burst(pool: Pool, jobs: list[tuple[str, str]]) -> tuple[list[float], list[dict]]:
@@ -74,8 +87,15 @@ def run(quick: bool = False) -> dict:
             service[CLASS_DRILL].append(res.get("ms", 0.0))
 
         jobs = [(CLASS_DRILL, refs[CLASS_DRILL] + f"\n# learner {i}\n") for i in range(N_CONCURRENT)]
+        cpu0 = _pool_cpu_s(pool)
         times, results = _burst(pool, jobs)
+        burst_cpu = _pool_cpu_s(pool) - cpu0
         out = {
+            # CPU the 50 jobs cost (workers + children). Two workers run two jobs at a time, so on
+            # an otherwise idle 2-core machine the 48th of 50 results comes after ~0.95 × cpu / 2.
+            "drill_burst_cpu_s": round(burst_cpu, 2),
+            "drill_check_cpu_ms_per_job": round(burst_cpu / N_CONCURRENT * 1000, 1),
+            "drill_check_p95_idle_estimate_ms": round(0.95 * burst_cpu / min(pool.n, os.cpu_count() or 1) * 1000, 1),
             "drill_check_p95_ms": round(_p95(times), 1),
             "drill_check_median_ms": round(statistics.median(times), 1),
             "drill_check_max_ms": round(max(times), 1),
@@ -95,6 +115,9 @@ def run(quick: bool = False) -> dict:
             times_m, results_m = _burst(pool, mixed)
             out["drill_check_mixed_p95_ms"] = round(_p95(times_m), 1)
             out["drill_check_mixed_failed"] = sum(not r.get("passed") for r in results_m)
+            out["drill_check_failures"] = [
+                (d, next((c["message"][:200] for c in r.get("checks", []) if not c.get("passed")), ""))
+                for (d, _), r in zip(mixed, results_m, strict=True) if not r.get("passed")][:5]
             for (d, _), r in zip(mixed, results_m, strict=True):
                 service.setdefault(d, []).append(r.get("ms", 0.0))
         out["drill_check_service_ms"] = {d: round(statistics.median(v), 1) for d, v in service.items()}
@@ -110,6 +133,9 @@ def rows(result: dict) -> list[tuple[str, str]]:
          f"{r['drill_check_p95_ms']:.0f} ms"),
         ("  median / max", f"{r['drill_check_median_ms']:.0f} / {r['drill_check_max_ms']:.0f} ms"),
         ("  failed results (the reference must pass)", str(r["drill_check_failed"])),
+        ("  CPU per check (worker + sandboxed child)", f"{r['drill_check_cpu_ms_per_job']:.0f} ms"),
+        ("  p95 on an idle machine, from that CPU (0.95 × total / workers)",
+         f"{r['drill_check_p95_idle_estimate_ms']:.0f} ms"),
     ]
     if "drill_check_mixed_p95_ms" in r:
         out.append((f"{r['drill_check_n']} concurrent checks over every drill: p95",
