@@ -125,3 +125,75 @@ def translate(model: Transformer, sv: Vocab, tv: Vocab, text: str, decode: Calla
         ids = decode(next_logits_fn(model, sv, tv, text), tv.bos_id, tv.eos_id, max_len)
     words = [tv.id_to_token(int(i)) for i in list(ids)[:max_len]]
     return [w for w in words if w != "<eos>"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The decoder-only language model (model/decoder.py, model/checkpoints/lm.pt)
+
+LM_TEXT = "注意力机制让每个位置都能看到前面的所有位置。Multi-head attention lets each head look at the past."
+
+
+@functools.cache
+def language_model():
+    """A private copy of our trained character LM: (DecoderLM, CharTokenizer)."""
+    from model.checkpoint import load_lm
+    lm, tok = load_lm("lm", cached=False)
+    return lm.eval(), tok
+
+
+def _lm_attention_forward(mod, base: float, rope_fn: Callable | None, gqa_fn: Callable | None) -> Callable:
+    from model import decoder as dec
+
+    def forward(x, rope=None, alibi=None, cache=None, layer=0, return_attn=False):
+        B, T, _ = x.shape
+        h, g, d_h = mod.n_heads, mod.n_kv_heads, mod.d_head
+        q = mod.W_q(x).view(B, T, h, d_h).transpose(1, 2)                # (B, h, T, d_h)
+        k = mod.W_k(x).view(B, T, g, d_h).transpose(1, 2)                # (B, g, T, d_h)
+        v = mod.W_v(x).view(B, T, g, d_h).transpose(1, 2)
+        if rope is not None:                                              # the model uses RoPE: ours or yours
+            pos = torch.arange(T)
+            fn = rope_fn if rope_fn is not None else (lambda t, p, b: dec.apply_rope(t, base=b, positions=p))
+            q, k = fn(q, pos, base).to(x.dtype), fn(k, pos, base).to(x.dtype)
+        if gqa_fn is not None:
+            y = gqa_fn(q, k, v, dec.causal_mask(T, T)).to(x.dtype)       # (B, h, T, d_h)
+        else:
+            y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=T > 1, enable_gqa=g != h)
+        return mod.W_o(y.transpose(1, 2).reshape(B, T, h * d_h)), None
+    return forward
+
+
+@contextlib.contextmanager
+def swapped_lm(lm, *, rope: Callable | None = None, gqa: Callable | None = None,
+               rms_norm: Callable | None = None, swiglu: Callable | None = None):
+    """Our LM with the learner's RoPE / GQA attention / RMSNorm / SwiGLU (no KV cache: whole-text forward)."""
+    from model import decoder as dec
+    patched: list[nn.Module] = []
+    try:
+        for mod in lm.modules():
+            if isinstance(mod, dec.CausalSelfAttention) and (rope is not None or gqa is not None):
+                mod.forward = _lm_attention_forward(mod, lm.cfg.rope_base, rope, gqa)
+            elif isinstance(mod, dec.RMSNorm) and rms_norm is not None:
+                mod.forward = (lambda m: lambda x: rms_norm(x, m.weight.detach().clone(), m.eps).to(x.dtype))(mod)
+            elif isinstance(mod, dec.SwiGLU) and swiglu is not None:
+                mod.forward = (lambda m: lambda x: swiglu(x, m.W_1.weight.detach().t(), m.W_3.weight.detach().t(),
+                                                         m.W_2.weight.detach().t()).to(x.dtype))(mod)
+            else:
+                continue
+            patched.append(mod)
+        yield lm
+    finally:
+        for mod in patched:
+            mod.__dict__.pop("forward", None)
+
+
+@torch.no_grad()
+def lm_logits(lm, tok, text: str = LM_TEXT) -> torch.Tensor:
+    """Next-character logits (T, V) of the LM over `text` in one forward pass."""
+    idx = torch.tensor([tok.encode(text)], dtype=torch.long)
+    return lm(idx)[0]
+
+
+@functools.cache
+def our_lm_logits() -> torch.Tensor:
+    lm, tok = language_model()
+    return lm_logits(lm, tok)

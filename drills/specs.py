@@ -342,6 +342,31 @@ def rms_grads(ctx: Ctx) -> None:
                    lambda x, w: ctx.run((x, w), {"eps": 1e-6}), lambda x, w: _rms_expected(x, w, 1e-6), "x, weight")
 
 
+def _in_lm_check(what: dict[str, str], **swap):
+    """An extra check: the learner's piece swapped into our trained decoder-only LM (lm.pt); the
+    next-character predictions over a real text must be ours."""
+    @check("in our model: the decoder-only LM predicts as before", "放进我们的模型：仅解码器语言模型的预测不变")
+    def in_lm(ctx: Ctx) -> None:
+        lm, tok = inmodel.language_model()
+        ours = inmodel.our_lm_logits()
+        try:
+            with inmodel.swapped_lm(lm, **{k: ctx.entry for k in swap}):
+                yours = inmodel.lm_logits(lm, tok)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            raise LearnerError(explain_exception(exc, ctx.source)) from None
+        same = int((yours.argmax(-1) == ours.argmax(-1)).sum())
+        n = ours.shape[0]
+        diff = float((yours.double() - ours.double()).abs().nan_to_num(float("inf")).max())
+        ok = same == n and diff < 1e-3                   # float32 noise is ~1e-5
+        text = inmodel.LM_TEXT[:12] + "…"
+        msg = B(f"with your {what['en']} our language model predicts the same next character as ours at {same} of {n} "
+                f"positions of “{text}” (max |Δ logit| = {diff:.2g})",
+                f"用你的{what['zh']}，我们的语言模型在 “{text}” 的 {n} 个位置中有 {same} 个预测出与我们相同的下一个字符"
+                f"（max |Δ logit| = {diff:.2g}）")
+        ctx.add(in_lm.check_name, ok, msg)
+    return in_lm
+
+
 # ----------------------------------------------------------------------------------------------
 # mha
 
@@ -631,14 +656,14 @@ SPECS: dict[str, Spec] = {
         Case(B("edge case: one token, x (1, 16)", "边界：一个 token，x (1, 16)"), lambda: ((_ln_case((1, 16), 21)[0][:2]), {"eps": 1e-6})),
         Case(B("float64, eps = 1e-5", "float64，eps = 1e-5"), lambda: ((_ln_case((3, 4, 8), 31, torch.float64)[0][:2]), {"eps": 1e-5})),
         Case(B("non-contiguous x", "非连续 x"), lambda: ((_ln_case((2, 6, 8), 41, contiguous=False)[0][:2]), {"eps": 1e-6})),
-    ], lambda x, *a, **k: ["y (…, d) like x"], extra=[rms_grads]),
+    ], lambda x, *a, **k: ["y (…, d) like x"], extra=[rms_grads, _in_lm_check(B("RMSNorm", " RMSNorm"), rms_norm=1)]),
     "swiglu": Spec(_swiglu_expected, [
         Case(B("values: x (B=2, T=5, d=8), d_ff = 16", "数值：x (B=2, T=5, d=8)，d_ff = 16"),
              lambda: _swiglu_in(2, 5, 8, 16, 1), shapes=True),
         Case(B("edge case: T = 1", "边界：T = 1"), lambda: _swiglu_in(1, 1, 8, 24, 11)),
         Case(B("float64", "float64"), lambda: _swiglu_in(2, 3, 16, 40, 21, torch.float64)),
         Case(B("non-contiguous x", "非连续 x"), lambda: _swiglu_in(2, 4, 8, 16, 31, contiguous=False)),
-    ], lambda x, *a: ["output (B, T, d)"], extra=[swiglu_grads]),
+    ], lambda x, *a: ["output (B, T, d)"], extra=[swiglu_grads, _in_lm_check(B("SwiGLU", " SwiGLU"), swiglu=1)]),
     "rope": Spec(_rope_expected, [
         Case(B("values: x (B=2, h=3, T=6, d=8), positions 0…5", "数值：x (B=2, h=3, T=6, d=8)，positions 0…5"),
              lambda: ((rnd(2, 3, 6, 8, seed=1), torch.arange(6)), {}), shapes=True),
@@ -649,7 +674,7 @@ SPECS: dict[str, Spec] = {
         Case(B("float64, d = 64", "float64，d = 64"),
              lambda: ((rnd(1, 2, 7, 64, seed=41, dtype=torch.float64), torch.arange(7)), {})),
         Case(B("non-contiguous x", "非连续 x"), lambda: ((noncontig(1, 2, 5, 8, seed=51), torch.arange(5)), {})),
-    ], lambda x, *a, **k: ["output (B, h, T, d)"], extra=[rope_relative, rope_grads]),
+    ], lambda x, *a, **k: ["output (B, h, T, d)"], extra=[rope_relative, rope_grads, _in_lm_check(B("RoPE", " RoPE"), rope=1)]),
     "kv_cache_step": Spec(_kv_expected, [
         Case(B("step by step = causal attention over the whole sequence (B=2, T=5, d=16, h=4)",
                "逐步 = 对整段做因果注意力（B=2, T=5, d=16, h=4）"), lambda: _kv_in(2, 5, 16, 4, 1), shapes=True),
@@ -666,7 +691,7 @@ SPECS: dict[str, Spec] = {
         Case(B("Hq = 6, Hkv = 3, causal mask", "Hq = 6，Hkv = 3，因果 mask"), lambda: _gqa_in(2, 6, 3, 5, 5, 8, 31, make_causal_mask(5))),
         Case(B("Tq ≠ Tk with fully masked rows", "Tq ≠ Tk，有全遮住的行"), lambda: _gqa_in(2, 4, 2, 4, 5, 8, 41, _full_masked_rows(2, 4, 5))),
         Case(B("float64", "float64"), lambda: _gqa_in(1, 8, 2, 3, 3, 16, 51, dtype=torch.float64)),
-    ], lambda *a, **k: ["output (B, Hq, Tq, d)"], extra=[gqa_grads]),
+    ], lambda *a, **k: ["output (B, Hq, Tq, d)"], extra=[gqa_grads, _in_lm_check(B("grouped-query attention", "分组查询注意力"), gqa=1)]),
     "label_smoothing": Spec(_ls_expected, [
         Case(B("values: N = 6, V = 5, eps = 0.1", "数值：N = 6，V = 5，eps = 0.1"), lambda: _ls_in(6, 5, 1), shapes=True),
         Case(B("ignored (padding) rows", "被忽略的（padding）行"), lambda: _ls_in(8, 7, 11, ignore=(1, 5, 6))),

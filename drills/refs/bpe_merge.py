@@ -2,7 +2,7 @@ def bpe_merge(word_freqs):
     """word_freqs {tuple of symbols: count} -> (best pair or None, new {tuple of symbols: count})."""
     pairs = {}
     for word, freq in word_freqs.items():
-        for a, b in zip(word, word[1:]):
+        for a, b in zip(word, word[1:], strict=False):
             pairs[(a, b)] = pairs.get((a, b), 0) + freq
     if not pairs:
         return None, dict(word_freqs)
