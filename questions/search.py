@@ -401,9 +401,14 @@ class Index:
                     weights[self.words[word]] += score / 100.0
             corrected.append(matches[0][0])
         concepts = set(self.syn.concepts(core)) | set(self.syn.concepts(" ".join(corrected)))
-        for c in concepts:
-            weights[c] = max(weights[c], 1.0)
+        for c in concepts:  # a group named by a generic ask ("drawback": 缺点, weakness...) weighs light
+            w = self.stop.light_weight if self._light_term(self.syn.name(c)) else 1.0
+            weights[c] = max(weights[c], w)
         return dict(weights)
+
+    def _light_term(self, phrase: str) -> bool:
+        words = _WORD.findall(phrase)
+        return len(words) == 1 and _stem(words[0]) in self.stop.light
 
     def scores(self, query: str) -> list[float]:
         norm = normalize(query[:MAX_QUERY])

@@ -152,6 +152,11 @@ def test_filler_is_removed_and_generic_asks_weigh_little() -> None:
     q = idx.expand(normalize("KV缓存有什么缺点"))
     assert q["缺点"] == stop.light_weight < 1 and q["缓存"] == 1.0
     assert idx.expand(normalize("介绍一下")), "a query made only of filler keeps its words"
+    syn = synonyms()
+    drawback = set(syn.concepts(normalize("缺点")))
+    assert drawback == set(syn.concepts(normalize("downsides")))        # the generic ask bridges languages
+    q = idx.expand(normalize("downsides of RNN"))
+    assert all(q[c] == stop.light_weight for c in drawback) and max(q.values()) == 1.0  # ...but weighs light
 
 
 def test_stoplist_file_format() -> None:
