@@ -192,6 +192,7 @@ class _Worker:
         self.proc: subprocess.Popen | None = None
         self.capabilities: dict | None = None
         self.starts = 0
+        self.failed = False                          # the last start-up failed
         self.thread = threading.Thread(target=self._loop, name=f"drill-worker-{slot}", daemon=True)
 
     def spawn(self) -> None:
@@ -207,8 +208,11 @@ class _Worker:
                                      stdout=subprocess.PIPE, start_new_session=True, bufsize=0)
         hello = self._read_line(time.monotonic() + START_TIMEOUT_S)
         if not hello or not hello.get("ready"):
+            code = self.proc.poll()
             self.kill()
-            raise RuntimeError(f"worker {self.slot} did not start")
+            raise RuntimeError(f"worker {self.slot} did not start ("
+                               + (f"exit code {code}" if code is not None else "no answer")
+                               + "; its error is in the server's log)")
         self.capabilities = hello["capabilities"]
         self.pool._ready.set()
 
@@ -260,11 +264,13 @@ class _Worker:
                     failures = 0
                 except (OSError, RuntimeError, ValueError) as exc:
                     failures += 1
+                    self.failed = True
                     self.pool._start_error = str(exc)
-                    if failures >= 3:
-                        self.pool._ready.set()      # waiters get "unavailable" instead of hanging
+                    self.pool._ready.set()          # capabilities() reports the error
+                    self.pool._answer_waiting_if_down()
                     time.sleep(min(30, 2 ** failures))
                     continue
+            self.failed = False
             job = self.pool._jobs.get()
             if job is None:
                 break
@@ -341,6 +347,9 @@ class Pool:
         if len(source) > MAX_SOURCE:
             return limit_result(drill_id, "sandbox.too_long", 0, n=len(source), limit=MAX_SOURCE)
         self.start()
+        if self.down():
+            return limit_result(drill_id, "sandbox.unavailable", 0,
+                                why=self._start_error or "no worker started")
         cpu_s = float(timeout_s or self.cpu_s)
         fut: Future = Future()
         try:
@@ -355,6 +364,21 @@ class Pool:
             fut.cancel()
             return limit_result(drill_id, "sandbox.unavailable", (time.perf_counter() - t0) * 1000,
                                 why=self._start_error or "no worker answered")
+
+    def down(self) -> bool:
+        """Every worker's last start-up failed (none is running)."""
+        return all(w.failed and not w.alive() for w in self._workers)
+
+    def _answer_waiting_if_down(self) -> None:
+        """With no worker able to start, waiting jobs get "unavailable" now, not after a timeout."""
+        while self.down():
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and not job[3].done():
+                job[3].set_result(limit_result(job[0], "sandbox.unavailable", 0,
+                                               why=self._start_error or "no worker started"))
 
     def capabilities(self, timeout_s: float = START_TIMEOUT_S) -> dict:
         """What the sandbox enforces, as a worker's probe child found it (starts the pool)."""

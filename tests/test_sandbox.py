@@ -373,6 +373,21 @@ def test_full_queue_answers_busy_at_once():
     assert not res["passed"] and _codes(res) == {"sandbox.busy"} and res["checks"][0]["message_zh"]
 
 
+def test_a_runner_that_cannot_start_answers_at_once():
+    p = Pool(1, grader="tests.no_such_module:grade")
+    try:
+        t0 = time.perf_counter()
+        res = p.check("run", "print(1)")
+        assert _codes(res) == {"sandbox.unavailable"} and "did not start" in res["checks"][0]["message"]
+        assert time.perf_counter() - t0 < 60
+        t1 = time.perf_counter()
+        assert _codes(p.check("run", "print(1)")) == {"sandbox.unavailable"}
+        assert time.perf_counter() - t1 < 1               # known down: no second wait
+        assert "did not start" in p.capabilities()["error"]
+    finally:
+        p.close()
+
+
 def test_code_too_long_is_refused_before_the_queue():
     res = Pool(1).check("run", "x = 1\n" * 20_000)
     assert _codes(res) == {"sandbox.too_long"}
