@@ -56,6 +56,28 @@ def lint_card(raw: dict) -> list[tuple[Loc, str]]:
     return out
 
 
+def _report_rubrics(bank, out: TextIO) -> int:  # noqa: ANN001 (questions.bank.Bank)
+    """Print the rubric problems (questions/rubrics/, issue 19) and the cards without a rubric;
+    return the number of errors (warnings do not count)."""
+    from questions.rubric import check_rubrics, rubrics_dir
+
+    if not rubrics_dir(bank.directory).is_dir():
+        return 0
+    rs = check_rubrics(bank)
+    errors = [p for p in rs.problems if not p.warning]
+    for p in errors:
+        print(str(p), file=out)
+    missing = [p for p in rs.problems if p.warning]
+    if len(missing) > 12:  # one line per card is noise while topic files are still being written
+        print(f"warning: {len(missing)} card(s) have no rubric yet, e.g. {', '.join(str(p.card_id) for p in missing[:5])}",
+              file=out)
+    else:
+        for p in missing:
+            print(str(p), file=out)
+    print(f"rubrics: {len(rs.rubrics)} card(s); {len(errors)} problem(s)\n", file=out)
+    return len(errors)
+
+
 def report(directory: str | Path | None = None, out: TextIO = sys.stdout) -> int:
     """Print the problems (or the summary when green); return the exit code."""
     from questions.bank import load_bank
@@ -64,12 +86,15 @@ def report(directory: str | Path | None = None, out: TextIO = sys.stdout) -> int
     if not bank.cards and not bank.problems:  # an empty or wrong folder is not a green bank
         print(f"{bank.directory}: no cards (no card files, or only empty ones)", file=out)
         return 1
+    rubric_errors = _report_rubrics(bank, out)
     if bank.problems:
         for p in bank.problems:
             print(str(p), file=out)
         files = len(bank.failed_files)
         print(f"\n{len(bank.problems)} problem(s) in {files} file(s); {len(bank.cards)} valid card(s).",
               file=out)
+        return 1
+    if rubric_errors:
         return 1
     counts = bank.topic_counts()
     width = max(len(t) for t in TOPICS)

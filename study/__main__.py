@@ -6,6 +6,8 @@
     python -m study import FILE --learner NAME [--db DB]    # the page's validation; all or nothing
     python -m study imported list|delete --learner NAME [ID ...] [--db DB]
     python -m study export --learner NAME --format csv|apkg|json --out FILE [--db DB]
+    python -m study grade --card ID --answer-file F [--lang zh|en|auto] [--json]   # also --batch F.jsonl, --refs
+    python -m study grade-eval [--json] [--misses]
 
 `--db` is an SQLite file or a `postgresql://` URL, like $TIL_DB (default: $TIL_DB, else
 data/progress.sqlite3). Exit codes: 0 done, 1 refused (a rejected file, an unknown learner, a
@@ -211,12 +213,49 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
 
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# grading typed answers (issue 19): study/grade_cli.py
+
+def _grade_args(p: argparse.ArgumentParser) -> None:
+    from study import grade_cli
+
+    grade_cli.grade_args(p)
+
+
+def _grade(args: argparse.Namespace, out: TextIO) -> int:
+    from study import grade_cli
+
+    try:
+        return grade_cli.grade_cmd(args, out)
+    except grade_cli.Refused as exc:
+        raise Refused(str(exc)) from None
+
+
+def _grade_eval_args(p: argparse.ArgumentParser) -> None:
+    from study import grade_cli
+
+    grade_cli.grade_eval_args(p)
+
+
+def _grade_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from study import grade_cli
+
+    try:
+        return grade_cli.grade_eval_cmd(args, out)
+    except grade_cli.Refused as exc:
+        raise Refused(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, TextIO], int], str]
 COMMANDS: dict[str, Command] = {
     "learners": (_learners_args, _learners, "list, add or remove learners"),
     "import": (_import_args, _import, "import a learner's own YAML cards (all or nothing)"),
     "imported": (_imported_args, _imported, "list or delete a learner's imported cards"),
     "export": (_export_args, _export, "export a learner's deck as CSV, Anki .apkg or JSON (with progress)"),
+    "grade": (_grade_args, _grade, "grade a typed answer against its card's rubric (as the pages do)"),
+    "grade-eval": (_grade_eval_args, _grade_eval, "rates of the grader on the hand-written evaluation set"),
 }
 
 
