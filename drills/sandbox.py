@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_SOURCE = 100_000            # characters of learner code accepted
 START_TIMEOUT_S = 180.0         # a worker's torch import + warm-up + probe
 GRACE_S = 10.0                  # beyond a job's wall limit before the worker itself is presumed hung
-SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys",
-               "/dev")
+# /proc and /dev are not listed: a child reads only its own /proc/<pid> and a few global files
+# (drills/worker.py adds them), not other processes' command lines or /dev/shm.
+SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/sys")
 PRIVATE_TOP = {"data", ".git"}  # repository entries a child may not even read
 
 

@@ -61,6 +61,9 @@ PRELOAD = ("math", "cmath", "random", "re", "json", "copy", "heapq", "bisect", "
            "numpy", "torch.nn", "torch.nn.functional", "traceback", "socket", "subprocess",
            "encodings.idna", "sqlite3", "landlock", "pyseccomp")
 
+# Single files a child may read besides the trees it is given (Landlock).
+OWN_READ = ("/dev/urandom", "/dev/random", "/dev/zero", "/proc/cpuinfo", "/proc/meminfo",
+            "/proc/stat", "/proc/sys/kernel", "/proc/sys/vm/overcommit_memory")
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -160,6 +163,10 @@ def _landlock(tmp: str, read_paths: list[str]) -> None:
         if os.path.exists(path):
             ruleset.allow(path, rules=read)
     ruleset.allow("/dev/null", rules=FSAccess.READ_FILE | FSAccess.WRITE_FILE)
+    for path in OWN_READ:
+        if os.path.exists(path):
+            ruleset.allow(path, rules=FSAccess.READ_FILE | (read if os.path.isdir(path) else 0))
+    ruleset.allow(f"/proc/{os.getpid()}", rules=read)     # /proc/self, and nothing of other processes
     ruleset.allow(tmp)                                 # everything, inside its own directory only
     ruleset.apply()
 
