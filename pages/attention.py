@@ -167,7 +167,8 @@ def model_controls() -> tuple[A.LiveModel, str, int, str]:
         # a link that asks for a head size the trained model does not have (e.g. a card's d_k=64,
         # the paper's ÷8) opens the random model built with that d_k
         raw = st.query_params.get("d_k")
-        if raw and raw.isdigit() and int(raw) in A.MODEL_D_K_OPTIONS and int(raw) != tr_model.cfg.d_k:
+        # compared as text: int() of a 5,000-digit link value raises (tests/security/test_url_fuzz.py)
+        if raw in {str(k) for k in A.MODEL_D_K_OPTIONS} and int(raw) != tr_model.cfg.d_k:
             default = "random"
     with c2:
         which = choice("model", T("model"), options, default, widget="segmented",

@@ -145,6 +145,10 @@ def settle_heap() -> None:
 _MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 # Line breaks would start block constructs (headings, lists, quotes, tables, fences): one space.
 _MD_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+# GFM turns bare `http(s)://…`, `www.…` and `a@b.c` in TEXT into links after parsing (escapes do
+# not stop it; found by tests/security/test_browser_exfil.py): a WORD JOINER (U+2060, invisible)
+# after `http`, `https`, `www` or `@` breaks those patterns.
+_MD_AUTOLINK = re.compile(r"(?i)(\bhttps?(?=:)|\bwww(?=\.)|@)")
 # Runs of spaces and tabs: one space (an HTML page shows one anyway; 4 would start a code block,
 # 2 at the end a hard break).
 _MD_SPACES = re.compile(r"[ \t]{2,}|\t")
@@ -165,4 +169,4 @@ def md_plain(text: object, limit: int | None = None) -> str:
     if limit is not None and len(raw) > limit:
         raw = raw[:limit] + "…"
     raw = _MD_HIDDEN.sub("\ufffd", _MD_SPACES.sub(" ", _MD_BREAKS.sub(" ", raw)))
-    return _MD_PUNCT.sub(r"\\\1", raw)
+    return _MD_PUNCT.sub(r"\\\1", _MD_AUTOLINK.sub("\\1\u2060", raw))

@@ -70,7 +70,7 @@ def test_md_plain_leaves_no_markdown(raw: str) -> None:
     out = md_plain(raw)
     kinds = {t.type for t in _walk(_parse(out))}
     assert kinds <= {"paragraph_open", "paragraph_close", "inline", "text"}, (out, kinds)
-    assert _visible(out) == _expected(raw)
+    assert _visible(out).replace("\u2060", "") == _expected(raw)
     for word in ("http://", "www.", "someone@"):  # nothing for GFM's autolink-literal to match
         assert word not in out
 

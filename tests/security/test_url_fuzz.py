@@ -132,4 +132,4 @@ def test_nine_dims_is_clamped_not_a_traceback() -> None:
     assert not at.exception
     assert at.multiselect(key="positional_encoding:dims").value == list(range(8))
     assert any("out of range" in t.value for t in at.toast)
-    assert at.query_params["dims"] == ["0,1,2,3,4,5,6,7"]
+    assert at.query_params["dims"] in ("0,1,2,3,4,5,6,7", ["0,1,2,3,4,5,6,7"])
