@@ -34,7 +34,7 @@ from questions.validate import Loc, _strings
 ANKI_MODEL_ID = 1_607_392_319   # fixed forever: changing it makes Anki see a new note type
 ANKI_DECK_ID = 2_059_400_110    # fixed forever: the "Transformer Interview Lab" deck
 DECK_NAME = "Transformer Interview Lab"
-MAX_IMPORT_BYTES = 512_000     # a learner's own deck: ~150 cards of the bank's size
+MAX_IMPORT_BYTES = 1_000_000   # a learner's own deck (JSON-escaped CJK counts 6 bytes a character)
 MAX_IMPORT_CARDS = 500
 # What an uploaded file may cost before any object is built (questions/safe_yaml.py).
 IMPORT_LIMITS = safe_yaml.Limits(max_bytes=MAX_IMPORT_BYTES, max_depth=12, max_nodes=25_000, max_scalar=10_000)

@@ -125,7 +125,7 @@ def test_import_rejections_on_one_line(db: str, tmp_path: Path, text: str, words
 
 def test_import_refusals_before_reading(db: str, tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
-    big.write_bytes(b"#" * 600_000)
+    big.write_bytes(b"#" * 1_100_000)
     code, _, err = cli("import", str(big), "--learner", "Alice", db=db)
     assert code == 1 and "file too large" in err
     code, _, err = cli("import", str(tmp_path / "missing.yaml"), "--learner", "Alice", db=db)
