@@ -204,6 +204,13 @@ def keyword_list(norm: str) -> bool:
 _ANTONYM_CHARS = set("上下大小增减高低前后左右多少长短正负稳不没无非未")
 
 
+def _prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
 def _alt_regex(alt: str) -> str:
     """Regex source of one alternative of a term (already in normalised form)."""
     norm = normalize(alt)
@@ -222,7 +229,7 @@ def _alt_regex(alt: str) -> str:
             pieces.append(r"\s*")
         elif tok.isascii() and tok.isalpha():
             boundary = "" if pos and not norm[pos - 1].isspace() and norm[pos - 1].isalpha() else r"(?<![a-z0-9])"
-            stem = _STEMMER.stemWord(tok) if len(tok) >= 4 else tok
+            stem = _prefix(_STEMMER.stemWord(tok), tok) if len(tok) >= 4 else tok  # "only" -> "onli" -> "onl"
             if len(stem) >= 4:
                 pieces.append(boundary + re.escape(stem) + "[a-z]*")
             else:
