@@ -209,7 +209,6 @@ def bpe_merge(word_freqs):
     (a, b), _ = pairs.most_common(1)[0]                    # stable: first seen wins a tie
     new = {}
     for w, f in word_freqs.items():
-        s = " ".join(w).replace(f"{a} {b}", "\\x00")        # symbols have no spaces here
         out, i = [], 0
         syms = list(w)
         while i < len(syms):
