@@ -4,7 +4,8 @@ Each attack runs through a real pool (2 pre-started workers, a stand-in grader t
 the source: tests/sandbox_stub.py) and the test checks the effect from outside: the server got
 no connection, the files are byte-for-byte unchanged, the server's memory did not grow, no
 process is left, the secret is not in anything the code could print. Each test prints the time
-it took (`[sandbox] name: 1.23 s`, shown even without -s).
+it took (`[sandbox] name: 1.23 s`, shown even without -s). Tests of 5 s or more are marked slow
+(`scripts/test.sh --quick` skips them).
 """
 from __future__ import annotations
 
@@ -134,6 +135,7 @@ def test_infinite_loop_is_stopped_by_the_cpu_limit(pool):
     _still_serves(pool)
 
 
+@pytest.mark.slow
 def test_waiting_code_is_stopped_by_the_wall_clock(pool):
     res = _check(pool, "import time\ntime.sleep(3600)\n", timeout_s=1)
     assert not res["passed"] and _codes(res) == {"sandbox.wall_limit"}
@@ -181,6 +183,7 @@ def test_code_cannot_signal_its_worker(pool):
     _still_serves(pool)
 
 
+@pytest.mark.slow
 def test_a_dead_worker_is_replaced(pool):
     victim = pool.worker_pids()[0]
     assert victim
@@ -376,6 +379,7 @@ def test_full_queue_answers_busy_at_once():
     assert not res["passed"] and _codes(res) == {"sandbox.busy"} and res["checks"][0]["message_zh"]
 
 
+@pytest.mark.slow
 def test_a_runner_that_cannot_start_answers_at_once():
     p = Pool(1, grader="tests.no_such_module:grade")
     try:
@@ -417,7 +421,7 @@ def test_enabled_by_bind_address_or_instructor(monkeypatch, address, env, expect
 
 # ---------------------------------------------------------------- the real grader
 
-@pytest.mark.skipif(not (ROOT / "drills" / "specs.py").exists(), reason="drills/specs.py not written yet")
+@pytest.mark.slow
 def test_reference_solution_passes_through_the_sandbox():
     from drills import registry
     p = Pool(1, grader="drills.grade:grade")
@@ -444,6 +448,7 @@ p.close()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists(),
                     reason="needs root and setpriv to start a server as another user")
 def test_protections_hold_for_a_server_not_running_as_root(open_dir):
