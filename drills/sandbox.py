@@ -75,6 +75,11 @@ MESSAGES = {
         "your code ended the process before the grader could report ({how}) — sys.exit or "
         "os._exit in your code?",
         "你的代码在评分完成前结束了进程（{how}）——代码里是否调用了 sys.exit 或 os._exit？"),
+    "sandbox.threads": (
+        "runs within limits", "运行限制",
+        "your code tried to start threads (torch.set_num_threads, threading, a thread pool); drills "
+        "run on one thread — remove that line",
+        "你的代码试图启动线程（torch.set_num_threads、threading、线程池）；练习只在单线程中运行——请删掉这一行"),
     "sandbox.error": (
         "runs within limits", "运行限制",
         "the grader stopped with {error}",
@@ -113,6 +118,11 @@ def limit_result(drill_id: str, code: str, ms: float, **params) -> dict:
     return {"id": drill_id, "passed": False, "checks": [check_], "ms": round(ms, 1), "figures": {}}
 
 
+def _threads(text: str) -> bool:
+    """Thread creation refused (RLIMIT_NPROC): libgomp's or Python's message."""
+    return "Thread creation failed" in text or "can't start new thread" in text
+
+
 def _out_of_memory(message: str) -> bool:
     """A grader message reporting that the learner's code hit the memory limit (Python's
     MemoryError, or torch's allocator failing with ENOMEM)."""
@@ -134,10 +144,15 @@ def _result_from_worker(drill_id: str, res: dict, ms: float) -> dict:
         out = dict(payload["result"])
         out.setdefault("id", drill_id)
         out.setdefault("ms", round(ms, 1))
-        if any(_out_of_memory(str(c.get("message", ""))) for c in out.get("checks", [])):
-            out["passed"] = False
-            out["checks"] = list(out.get("checks", [])) + limit_result(
-                drill_id, "sandbox.memory_limit", ms, mem=res.get("mem_mb"))["checks"]
+        messages = [str(c.get("message", "")) for c in out.get("checks", [])]
+        for hit, code in ((any(map(_out_of_memory, messages)), "sandbox.memory_limit"),
+                          (any(map(_threads, messages)), "sandbox.threads")):
+            if hit:
+                out["passed"] = False
+                out["checks"] = list(out.get("checks", [])) + limit_result(
+                    drill_id, code, ms, mem=res.get("mem_mb"))["checks"]
+    elif _threads(res.get("output") or ""):
+        out = limit_result(drill_id, "sandbox.threads", ms)
     elif str(payload.get("error", "")).startswith("SystemExit"):
         out = limit_result(drill_id, "sandbox.no_result", ms, how=payload["error"])
     elif payload.get("error"):

@@ -197,6 +197,14 @@ def test_a_dead_worker_is_replaced(pool):
     _still_serves(pool)
 
 
+def test_threads_are_refused_with_a_reason(pool):
+    for src in ("import torch\ntorch.set_num_threads(4)\nx = torch.randn(512, 512)\nprint((x @ x).sum())\n",
+                "import threading\nt = threading.Thread(target=print)\nt.start()\n"):
+        res = _check(pool, src)
+        assert not res["passed"] and "sandbox.threads" in _codes(res), res
+    _still_serves(pool)
+
+
 # ---------------------------------------------------------------- memory and output
 
 def test_memory_bomb_is_refused(pool):
