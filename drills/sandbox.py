@@ -363,6 +363,8 @@ class Pool:
         if len(source) > MAX_SOURCE:
             return limit_result(drill_id, "sandbox.too_long", 0, n=len(source), limit=MAX_SOURCE)
         self.start()
+        if self._closed:
+            return limit_result(drill_id, "sandbox.unavailable", 0, why="the runner was shut down")
         if self.down():
             return limit_result(drill_id, "sandbox.unavailable", 0,
                                 why=self._start_error or "no worker started")
