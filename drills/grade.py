@@ -388,7 +388,6 @@ def warm() -> None:
     worker calls this once, before it forks a child per job: every child inherits the warm state
     (measured: a forked child grades sdpa in ~90 ms after this, ~250 ms without)."""
     from drills import inmodel
-    from drills.specs import SPECS  # noqa: F401 - imported for its side effect: loaded once
     inmodel.translation_model()
-    for drill in registry.all_drills():
+    for drill in registry.all_drills():        # (the first grade() also imports drills.specs)
         grade(drill.id, drill.reference)
