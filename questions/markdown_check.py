@@ -13,7 +13,8 @@ browser's renderer does.
 - autolinks (`<https://…>`, `<a@b.c>`) and bare URLs / e-mail addresses, which Streamlit's
   GitHub-flavoured renderer turns into links;
 - link reference definitions (`[r]: URL`): they exist only to feed a reference elsewhere;
-- raw HTML (blocks and inline tags);
+- raw HTML (blocks and inline tags; a lone attribute-less tag that is no HTML element, such as
+  the tokens `</w>`, `<bos>`, `<s>` of NLP text, is text);
 - KaTeX commands that carry a URL (`\\href`, `\\url`, `\\includegraphics`).
 """
 from __future__ import annotations
@@ -70,6 +71,27 @@ def is_app_link(href: str) -> bool:
     return href.startswith("/") or href.startswith("#")
 
 
+# HTML element names (WHATWG, plus svg/math): a tag with one of these names is HTML even without
+# attributes. `s` is left out on purpose: `<s>` / `</s>` is the sentence-boundary token of NLP
+# text, and without attributes it can load nothing.
+HTML_ELEMENTS = frozenset("""
+a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite
+code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure
+footer form h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend li link
+main map mark menu meta meter nav noscript object ol optgroup option output p param picture pre progress
+q rp rt ruby samp script search section select slot small source span strong style sub summary sup
+table tbody td template textarea tfoot th thead time title tr track u ul var video wbr svg math image
+frame frameset applet marquee font center
+""".split())
+_MARKER = re.compile(r"^\s*</?([A-Za-z][A-Za-z0-9_-]*)>\s*$")
+
+
+def _token_marker(html: str) -> bool:
+    """A lone attribute-less tag that is not an HTML element: the `</w>`, `<bos>`, `<s>` of NLP text."""
+    m = _MARKER.match(html)
+    return bool(m) and m.group(1).lower() not in HTML_ELEMENTS
+
+
 def _walk(tokens: list[Token]) -> Iterator[Token]:
     for tok in tokens:
         yield tok
@@ -106,7 +128,7 @@ def judge(text: str) -> list[str]:
             in_link += 1
         elif tok.type == "link_close":
             in_link = max(0, in_link - 1)
-        elif tok.type in ("html_block", "html_inline"):
+        elif tok.type in ("html_block", "html_inline") and not _token_marker(tok.content):
             problems.append(f"raw HTML not allowed: {_short(tok.content.strip())}")
         elif tok.type == "text" and not in_link:
             for m in _BARE_LINK.finditer(tok.content):
