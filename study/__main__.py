@@ -8,6 +8,7 @@
     python -m study export --learner NAME --format csv|apkg|json --out FILE [--db DB]
     python -m study grade --card ID --answer-file F [--lang zh|en|auto] [--json]   # also --batch F.jsonl, --refs
     python -m study grade-eval [--json] [--misses]
+    python -m study plan --learner NAME --interview-date YYYY-MM-DD [--retention R] [--max-per-day N] [--today D] [--json]
 
 `--db` is an SQLite file or a `postgresql://` URL, like $TIL_DB (default: $TIL_DB, else
 data/progress.sqlite3). Exit codes: 0 done, 1 refused (a rejected file, an unknown learner, a
@@ -248,6 +249,27 @@ def _grade_eval(args: argparse.Namespace, out: TextIO) -> int:
 
 # ---------------------------------------------------------------------------------------------
 
+# a plan to an interview date (issue 17): study/plan_cli.py
+
+def _plan_args(p: argparse.ArgumentParser) -> None:
+    from study import plan_cli
+
+    plan_cli.plan_args(p)
+
+
+def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    from study import plan_cli
+
+    store = _open(args)
+    me = _learner(store, args.learner)
+    try:
+        return plan_cli.plan_cmd(store, me, args, out)
+    except plan_cli.Refused as exc:
+        raise Refused(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, TextIO], int], str]
 COMMANDS: dict[str, Command] = {
     "learners": (_learners_args, _learners, "list, add or remove learners"),
@@ -256,6 +278,7 @@ COMMANDS: dict[str, Command] = {
     "export": (_export_args, _export, "export a learner's deck as CSV, Anki .apkg or JSON (with progress)"),
     "grade": (_grade_args, _grade, "grade a typed answer against its card's rubric (as the pages do)"),
     "grade-eval": (_grade_eval_args, _grade_eval, "rates of the grader on the hand-written evaluation set"),
+    "plan": (_plan_args, _plan, "a learner's study plan to an interview date (new cards and reviews per day)"),
 }
 
 

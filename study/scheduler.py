@@ -22,10 +22,17 @@ LEARN_AHEAD = timedelta(minutes=20)
 RATINGS = (Rating.Again, Rating.Hard, Rating.Good, Rating.Easy)
 
 
-def make_scheduler() -> Scheduler:
-    """The app's scheduler: fsrs defaults, 90% desired retention, no fuzz (intervals shown on
-    the buttons are then exactly the ones applied)."""
-    return Scheduler(desired_retention=0.9, enable_fuzzing=False)
+DEFAULT_RETENTION = 0.9
+
+
+def make_scheduler(parameters: Sequence[float] | None = None,
+                   desired_retention: float = DEFAULT_RETENTION) -> Scheduler:
+    """The app's scheduler: a learner's own fsrs parameters when fitted (study/personal.py),
+    else fsrs defaults; their desired retention (default 90%); no fuzz (intervals shown on the
+    buttons are then exactly the ones applied)."""
+    if parameters is None:
+        return Scheduler(desired_retention=desired_retention, enable_fuzzing=False)
+    return Scheduler(parameters=tuple(parameters), desired_retention=desired_retention, enable_fuzzing=False)
 
 
 def stable_int(question_id: str) -> int:
