@@ -53,7 +53,7 @@ from model.transformer import sinusoidal_positional_encoding
 
 __all__ = [
     "BUGS", "POS_SCHEMES", "DecoderConfig", "rope_angles", "apply_rope", "apply_rope_rotate_half",
-    "rope_frequencies", "alibi_slopes", "alibi_bias", "repeat_kv", "KVCache", "kv_cache_bytes",
+    "rope_frequencies", "rope_complex", "alibi_slopes", "alibi_bias", "repeat_kv", "KVCache", "kv_cache_bytes",
     "RMSNorm", "SwiGLU", "FeedForward", "CausalSelfAttention", "DecoderBlock", "DecoderLM",
     "causal_mask",
 ]
@@ -147,6 +147,19 @@ def _rotate_pairs(x: Tensor) -> Tensor:
 
 def _apply_rope_tables(x: Tensor, cos2: Tensor, sin2: Tensor) -> Tensor:
     return x * cos2 + _rotate_pairs(x) * sin2
+
+
+def rope_complex(T: int, d_head: int, base: float = 10000.0, offset: int = 0) -> Tensor:
+    """e^{i p theta_i} for p = offset .. offset+T-1 -> complex64 (T, d_head/2) (what the model uses)."""
+    cos, sin = rope_angles(T, d_head, base, offset)
+    return torch.complex(cos, sin)
+
+
+def _rope_mul(x: Tensor, rot: Tensor) -> Tensor:
+    """x (B, T, heads, d_h) real, rot (T, 1, d_h/2) complex -> x rotated, (B, T, heads, d_h).
+    Interleaved pairs as complex numbers: the same rotation as apply_rope, in 4 tensor ops."""
+    xc = torch.view_as_complex(x.unflatten(-1, (-1, 2)))             # (B, T, heads, d_h/2)
+    return torch.view_as_real(xc * rot).flatten(-2)
 
 
 def apply_rope(x: Tensor, offset: int = 0, base: float = 10000.0,
@@ -382,7 +395,7 @@ class CausalSelfAttention(nn.Module):
     """Causal multi-head self-attention with n_kv_heads K/V heads (MHA: g = h, GQA: 1 < g < h,
     MQA: g = 1). W_q: d -> h*d_h, W_k / W_v: d -> g*d_h, W_o: h*d_h -> d.
 
-    forward(x (B, T, d), rope (cos2, sin2) tables (T, d_h) or None, alibi (h, T, Tk) bias or None,
+    forward(x (B, T, d), rope: complex e^{i p theta} (T, 1, d_h/2) or None, alibi (h, T, Tk) or None,
     cache KVCache or None, layer index, return_attn) -> (out (B, T, d), weights (B, h, T, Tk) or None).
     The fast path is F.scaled_dot_product_attention (enable_gqa); the explicit path (weights
     returned, or a bug injected) computes softmax(q k^T / sqrt(d_h) + mask) v by hand.
@@ -399,20 +412,19 @@ class CausalSelfAttention(nn.Module):
         self.dropout = cfg.dropout
         self.bug = cfg.bug
 
-    def forward(self, x: Tensor, rope: tuple[Tensor, Tensor] | None = None,
+    def forward(self, x: Tensor, rope: Tensor | None = None,
                 alibi: Tensor | None = None, cache: KVCache | None = None, layer: int = 0,
                 return_attn: bool = False) -> tuple[Tensor, Tensor | None]:
         B, T, _ = x.shape
         h, g, d_h = self.n_heads, self.n_kv_heads, self.d_head
-        q = self.W_q(x).view(B, T, h, d_h).transpose(1, 2)              # (B, h, T, d_h)
-        k = self.W_k(x).view(B, T, g, d_h).transpose(1, 2)              # (B, g, T, d_h)
-        v = self.W_v(x).view(B, T, g, d_h).transpose(1, 2)              # (B, g, T, d_h)
-        if rope is not None:
-            cos2, sin2 = rope                                           # (T, d_h) each
-            q = _apply_rope_tables(q, cos2, sin2)
-            k = _apply_rope_tables(k, cos2, sin2)
+        q = self.W_q(x).view(B, T, h, d_h)                              # (B, T, h, d_h)
+        k = self.W_k(x).view(B, T, g, d_h)                              # (B, T, g, d_h)
+        v = self.W_v(x).view(B, T, g, d_h)
+        if rope is not None:                                            # rotate q and k by position
+            q, k = _rope_mul(q, rope), _rope_mul(k, rope)
             if self.bug == "rope_on_v":
-                v = _apply_rope_tables(v, cos2, sin2)                   # BUG: V is rotated too
+                v = _rope_mul(v, rope)                                  # BUG: V is rotated too
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # (B, h|g, T, d_h)
         if cache is not None:
             k, v = cache.append(layer, k, v)                            # (B, g, Tk, d_h)
         Tk = k.shape[2]
@@ -530,23 +542,22 @@ class DecoderLM(nn.Module):
 
     # -- position tables (cached per length; extended on demand past max_len) -------------------
 
-    def _rope(self, offset: int, T: int, device) -> tuple[Tensor, Tensor]:
-        n = max(self.cfg.max_len, offset + T)
-        key = ("rope", n, device)
-        if key not in self._tables:
-            self._tables = {k: v for k, v in self._tables.items() if k[0] != "rope"}
-            cos, sin = rope_angles(n, self.cfg.d_head, self.cfg.rope_base)
-            self._tables[key] = tuple(t.to(device) for t in _rope_tables(cos, sin))
-        cos2, sin2 = self._tables[key]
-        return cos2[offset: offset + T], sin2[offset: offset + T]          # (T, d_h)
+    def _rope(self, offset: int, T: int, device) -> Tensor:
+        """e^{i p theta_i}, p = offset .. offset+T-1 -> complex (T, 1, d_h/2) (table grows on demand)."""
+        table = self._tables.get("rope")
+        if table is None or table.shape[0] < offset + T or table.device != device:
+            n = max(self.cfg.max_len, 2 * (offset + T))
+            table = rope_complex(n, self.cfg.d_head, self.cfg.rope_base).to(device)[:, None, :]
+            self._tables["rope"] = table
+        return table[offset: offset + T]                                  # (T, 1, d_h/2)
 
     def _sinusoid(self, offset: int, T: int, device) -> Tensor:
-        n = max(self.cfg.max_len, offset + T)
-        key = ("sin", n, device)
-        if key not in self._tables:
-            self._tables = {k: v for k, v in self._tables.items() if k[0] != "sin"}
-            self._tables[key] = sinusoidal_positional_encoding(n, self.cfg.d_model).to(device)
-        return self._tables[key][offset: offset + T]                      # (T, d)
+        table = self._tables.get("sin")
+        if table is None or table.shape[0] < offset + T or table.device != device:
+            n = max(self.cfg.max_len, 2 * (offset + T))
+            table = sinusoidal_positional_encoding(n, self.cfg.d_model).to(device)
+            self._tables["sin"] = table
+        return table[offset: offset + T]                                  # (T, d)
 
     # -- forward ---------------------------------------------------------------------------------
 
