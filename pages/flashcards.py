@@ -8,7 +8,7 @@ import streamlit as st
 from fsrs import Rating
 
 from questions.schema import TOPICS
-from study import export, scoring
+from study import export, personal, scoring
 from study import scheduler as sched
 from study.store import StoreError
 from ui import profile, state
@@ -18,11 +18,6 @@ T = "flashcards."
 RATING_NAMES = {Rating.Again: "again", Rating.Hard: "hard", Rating.Good: "good", Rating.Easy: "easy"}
 K_CURRENT, K_REVEALED, K_SHOWN, K_CRAM, K_CRAM_SIG, K_UPLOAD = (
     "fc:current", "fc:revealed", "fc:shown_at", "fc:cram", "fc:cram_sig", "fc:uploaded")
-
-
-@st.cache_resource(show_spinner=False)
-def _scheduler():
-    return sched.make_scheduler()
 
 
 def t(key: str, **fmt) -> str:
@@ -43,7 +38,7 @@ def fmt_interval(delta) -> str:
 store = profile.store()
 me = profile.learner()
 deck = profile.deck(me.id)
-scheduler = _scheduler()
+scheduler = personal.scheduler_for(store, me.id)  # their fitted fsrs parameters and retention
 tz = profile.tz_offset_minutes()
 
 # ---- controls -----------------------------------------------------------------------------
