@@ -76,6 +76,7 @@ _SUBS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(a), b) for a, b in
     (r"\bd\s+(k|v|q|model|ff|head|h)\b", r"d\1"),         # "d k" -> dk
     (r"(al|im|ar|og|ot|on|ur|er|en|it)is(e|es|ed|ing|ation|ations)\b", r"\1iz\2"),  # normalise -> normalize
     (r"\s*([<>=+*/·])\s*", r"\1"),                         # "j > i" == "j>i"
+    (r"(?<![a-z0-9])([a-z0-9]{1,3})\s+-\s*(?=[a-z0-9]{1,3}(?![a-z0-9]))", r"\1-"),  # "m - n" == "m-n"
     (r"(?<=[a-z]{2})-(?=[a-z])|(?<=[a-z])-(?=[a-z]{2})", " "),  # permutation-invariant -> 2 words
     (r"[ \t\r\f\v]+", " "),
     (rf"(?<=[{CJK}]) +| +(?=[{CJK}])", ""),                # spacing around Chinese never matters
@@ -105,7 +106,7 @@ def normalize(text: str) -> str:
 
 _SENTENCE = re.compile(r"(?<![0-9a-z])\.(?![0-9])|[!?。\n]+|\.(?=\s|$)")
 _CLAUSE = re.compile(
-    r"[,;:，；：]|\s(?:but|because|however|whereas|while|although|though|so|therefore|thus|hence)\b"
+    r"[,;，；]|(?<!:):(?![:0-9])|\s(?:but|because|however|whereas|while|although|though|so|therefore|thus|hence)\b"
     r"|因为|所以|但是|但|然而|因此|从而|否则|而是|不过")
 _FINE = re.compile(r"\sand\b|\sor\b|而(?!言|已|是)|同时")
 
@@ -192,6 +193,9 @@ def keyword_list(norm: str) -> bool:
     if density < KEYWORD_DENSITY:
         return True
     frags = _fragments(norm)
+    sizes = [len(_tokens(f)) for f in frags]
+    if len(frags) >= 4 and sum(n <= 3 for n in sizes) >= 0.75 * len(frags) and max(sizes) < 6:
+        return True  # one short term per fragment: a list, whatever its little words
     if len(frags) >= 3 and density < FRAGMENT_DENSITY:
         tiny = sum(1 for f in frags if len(_tokens(f)) <= 3)
         return tiny >= 0.6 * len(frags)

@@ -96,15 +96,15 @@ def grade_cmd(args: argparse.Namespace, out: TextIO) -> int:
                 lang = row.get("lang") or args.lang
             except (ValueError, KeyError, TypeError):
                 raise Refused(f"{args.batch}:{n}: not a JSON object with \"card\" and \"answer\"") from None
-            if card_id not in bank:
+            if card_id not in bank.by_id:
                 raise Refused(f"{args.batch}:{n}: unknown card id {card_id!r}")
-            v = G.grade(bank.get(card_id), answer, lang if lang in ("zh", "en") else "auto")
+            v = G.grade(bank.by_id[card_id], answer, lang if lang in ("zh", "en") else "auto")
             print(json.dumps(v.as_json(), ensure_ascii=False) if args.json else _human(card_id, v), file=out)
         return 0
     if not args.card or not args.answer_file:
         raise Refused("give --card ID --answer-file F, or --batch FILE.jsonl, or --refs")
     bank = _bank()
-    card = bank.get(args.card)
+    card = bank.by_id.get(args.card)
     if card is None:
         raise Refused(f"unknown card id {args.card!r}")
     v = G.grade(card, _read_text(args.answer_file), args.lang)
