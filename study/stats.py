@@ -92,3 +92,24 @@ def drills_solved(status: dict[str, str], drill_ids: Sequence[str]) -> int:
     """How many of these coding drills the learner has passed at least once
     (status: ProgressStore.drill_status, {drill_id: "passed" | "failing"})."""
     return sum(1 for d in drill_ids if status.get(d) == "passed")
+
+
+def week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def retention_by_topic(reviews: Iterable[Review], topic_of: dict[str, str], tz_offset_minutes: int = 0,
+                       min_reviews: int = 1) -> dict[str, list[tuple[date, float, int]]]:
+    """Per topic, per week (Monday): (week, share of reviews not rated Again, reviews), weeks
+    with fewer than `min_reviews` reviews left out."""
+    total: dict[str, Counter[date]] = defaultdict(Counter)
+    ok: dict[str, Counter[date]] = defaultdict(Counter)
+    for r in reviews:
+        topic = topic_of.get(r.question_id)
+        if topic is None:
+            continue
+        w = week_start(local_date(r.reviewed_at, tz_offset_minutes))
+        total[topic][w] += 1
+        ok[topic][w] += r.rating != AGAIN
+    return {t: [(w, ok[t][w] / n, n) for w, n in sorted(weeks.items()) if n >= min_reviews]
+            for t, weeks in total.items()}
