@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from questions.schema import DEMOS
+from study import personal, stats
+from study import plan as planner
 from study import scheduler as sched
-from study import stats
 from ui import profile
 from ui.cards import topic_label
 from ui.nav import PAGES
@@ -85,6 +86,30 @@ with st.container(border=True):
                 st.page_link("pages/flashcards.py", icon=":material/trending_down:",
                              label=t("weak_line", topic=topic_label(topic, lang), again=n_again, n=n),
                              query_params={"lang": lang, "topic": topic})
+
+# ---- the interview date (set on the stats page; study/plan.py) ----
+plan_setting = store.get_setting(me.id, planner.KEY_PLAN) or {}
+if plan_setting.get("date"):
+    try:
+        interview_day = planner.parse_date(plan_setting["date"])
+    except (TypeError, ValueError):
+        interview_day = None
+    if interview_day is not None:
+        memory = personal.load(store, me.id)
+        chosen = [c for c in deck.cards if not plan_setting.get("topics") or c.topic in plan_setting["topics"]]
+        plan = planner.build([c.id for c in chosen], {c.id: c.topic for c in chosen}, states, today, interview_day,
+                             parameters=memory.parameters, retention=memory.desired_retention,
+                             max_per_day=int(plan_setting.get("max_per_day", planner.DEFAULT_MAX_PER_DAY)))
+        first = plan.days[0] if plan.days else planner.Day(today, 0, 0)
+        with st.container(border=True):
+            i1, i2, i3 = st.columns(3)
+            i1.metric(t("interview_in"), t("days_one" if plan.days_left == 1 else "days", n=plan.days_left),
+                      help=interview_day.isoformat())
+            i2.metric(t("plan_today"), t("plan_today_value", new=first.new, reviews=first.reviews))
+            i3.metric(t("plan_recall"), f"{100 * plan.predicted_recall_on_date:.0f}%")
+            if plan.warning == "too_close":
+                st.warning(t("plan_too_close", n=plan.cards_not_introduced), icon=":material/warning:")
+            st.page_link("pages/stats.py", label=t("plan_open"), icon=":material/event:", query_params={"lang": lang})
 
 # ---- entry points ----
 st.subheader(t("entry_title"))
