@@ -115,12 +115,12 @@ class Walker:
         return state
 
 
-def _card_yaml(payload: str = PAYLOAD) -> bytes:
+def _card_yaml(payload: str = PAYLOAD, wrap=lambda s: s) -> bytes:
     card = {"id": "injected-card", "topic": "attention", "difficulty": 1, "source": "supplement",
             "question": {"zh": f"问题 {payload}", "en": f"Question {payload}"},
             "answer": {"zh": f"答案 {payload}", "en": f"Answer {payload}"},
-            "keywords": {"zh": [[SCRIPT]], "en": [[SCRIPT], [BOLD]]},
-            "aliases": {"zh": [IMG], "en": [JS_MD]}}
+            "keywords": {"zh": [[wrap(SCRIPT)]], "en": [[wrap(SCRIPT)], [wrap(BOLD)]]},
+            "aliases": {"zh": [wrap(IMG)], "en": [wrap(JS_MD)]}}
     return json.dumps([card], ensure_ascii=False).encode()  # JSON is YAML
 
 
@@ -222,11 +222,17 @@ def test_learner_name_and_yaml_import(w, artifacts) -> None:
     upload.set_input_files(files=[{"name": "mine.yaml", "mimeType": "application/x-yaml", "buffer": _card_yaml()}])
     w.page.wait_for_timeout(800)
     w.settle()
-    w.check("yaml import with an image", literal=("Markdown images are not allowed in imported cards",))
-    # HTML, script and javascript: links in the text: imported, and shown as text below
+    w.check("yaml import with an image", literal=("image not allowed",))
+    # HTML, script and javascript: links in the text: refused too (questions/markdown_check.py)
     safe = PAYLOAD.replace(IMG_MD, "")
     upload.set_input_files(files=[{"name": "mine2.yaml", "mimeType": "application/x-yaml",
                                    "buffer": _card_yaml(safe)}])
+    w.page.wait_for_timeout(800)
+    w.settle()
+    w.check("yaml import with HTML and a javascript: link", literal=("raw HTML not allowed",))
+    # the same text in code spans: imported, and shown as typed below
+    upload.set_input_files(files=[{"name": "mine3.yaml", "mimeType": "application/x-yaml",
+                                   "buffer": _card_yaml(f"`{PAYLOAD}`", lambda t: f"`{t}`")}])
     w.page.wait_for_timeout(800)
     w.settle()
     w.check("yaml import", literal=("Imported 1",))
