@@ -175,7 +175,7 @@ elif section == "key_vs_query":
         st.success(T_("kq_keys_verdict"), icon=":material/check_circle:")
     else:
         st.error(T_("kq_queries_verdict", w=f"{w_all:.0%}", d=f"{d_all:.3g}"), icon=":material/bug_report:")
-    if bool(pad.all()):
+    if not bool(pad.all()):         # some position is padding: say what happens to its row
         st.caption(T_("padding_rows_note"))
     shapes_table()
 

@@ -237,3 +237,16 @@ def test_page_leak_section_reports_no_leak():
     assert t("masks.leak_ok", "en") in [e.value for e in at.success]
     at.toggle[0].set_value(False).run()
     assert t("masks.leak_bad", "en") in [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("sentences, shown", [
+    (M.DEFAULT_SENTENCES, True),        # ragged batch: pads exist, so their rows are explained
+    ("a b c\nd e f", False),            # equal lengths: no padding, nothing to explain
+], ids=["padded", "no-padding"])
+def test_key_vs_query_pad_row_note_only_with_padding(sentences, shown):
+    from i18n import t
+
+    assert (not bool(M.parse_batch(sentences).ids.ne(0).all())) is shown
+    at = _render("en", section="key_vs_query", sentences=sentences)
+    assert not at.exception, [e.value for e in at.exception]
+    assert (t("masks.padding_rows_note", "en") in [c.value for c in at.caption]) is shown
