@@ -108,7 +108,7 @@ _SENTENCE = re.compile(r"(?<![0-9a-z])\.(?![0-9])|[!?。\n]+|\.(?=\s|$)")
 _CLAUSE = re.compile(
     r"[,;，；]|(?<!:):(?![:0-9])|\s(?:but|because|however|whereas|while|although|though|so|therefore|thus|hence)\b"
     r"|因为|所以|但是|但|然而|因此|从而|否则|而是|不过")
-_FINE = re.compile(r"\sand\b|\sor\b|而(?!言|已|是)|同时")
+_FINE = re.compile(r"\sand\b|\sor\b|而(?!言|已|是|不是|非)|同时")
 
 
 def sentences(norm: str) -> list[str]:
@@ -135,6 +135,7 @@ _NEG_EN = re.compile(r"(?<![a-z])(?:not(?!\s+only)|no|never|without|nothing|none
                      r"|lacks?|lacking|fails? to)(?![a-z])")
 _NEG_WINDOW_ZH = 6   # Chinese characters / Latin words between a negation and the term it flips
 _NEG_WINDOW_EN = 4
+_NEG_WINDOW_CONTRAST = 3  # 而不是 / 而非 / rather than / instead of: only the object right after is denied
 _GAP_UNIT = re.compile(f"[{CJK}]|[a-z0-9]+")
 
 _DISOWN = re.compile(
@@ -265,8 +266,10 @@ def _gap_units(text: str) -> int:
 
 def _negations(clause: str) -> list[tuple[int, int, int]]:
     """(start, end, window) of each negation word in a clause."""
-    out = [(m.start(), m.end(), _NEG_WINDOW_ZH) for m in _NEG_ZH.finditer(clause)]
-    out += [(m.start(), m.end(), _NEG_WINDOW_EN + (1 if " " in m.group() else 0)) for m in _NEG_EN.finditer(clause)]
+    out = [(m.start(), m.end(), _NEG_WINDOW_CONTRAST if clause[max(0, m.start() - 1):m.start()] == "而"
+            else _NEG_WINDOW_ZH) for m in _NEG_ZH.finditer(clause)]
+    out += [(m.start(), m.end(), _NEG_WINDOW_CONTRAST if " " in m.group() else _NEG_WINDOW_EN)
+            for m in _NEG_EN.finditer(clause)]
     return out
 
 
