@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -109,6 +110,9 @@ class Tokens:
     unknown: list[str] = field(default_factory=list)
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
 def segment_zh(text: str, words: tuple[str, ...]) -> list[str]:
     """Chinese text -> the model's words where it knows them, real words elsewhere: a word
     segmenter (jieba) cuts each chunk; a segment the vocabulary knows, or that splits wholly
@@ -116,6 +120,9 @@ def segment_zh(text: str, words: tuple[str, ...]) -> list[str]:
     (学习 stays 学习, never 学 + 习…)."""
     out: list[str] = []
     for chunk in text.split():
+        if not _CJK.search(chunk):  # Latin text, markup, numbers: the model's own longest match
+            out.extend(segment(chunk, words)[0])
+            continue
         for piece in rjieba.cut(chunk):
             if not piece.strip():
                 continue
