@@ -5,9 +5,14 @@ import time
 from datetime import UTC, datetime
 
 import streamlit as st
+from fsrs import Rating
 
+from drills import registry as drill_registry
+from drills import sandbox
 from questions.schema import TOPICS
 from study import interview as iv
+from study import personal
+from study import scheduler as sched
 from study.store import InterviewAnswer
 from ui import profile
 from ui.cards import render_card
@@ -15,6 +20,7 @@ from ui.cards import render_card
 S = "iv:session"
 GRADES = ((1, "again"), (2, "hard"), (3, "good"), (4, "easy"))
 SECONDS = (60, 120, 180, 300, 600)
+CODING_SECONDS = 900
 
 
 def t(key: str, **fmt) -> str:
@@ -49,6 +55,7 @@ def _start() -> None:
         "q_started": time.time(), "saved": None,
         "config": {"n": n, "topics": list(topics), "difficulties": list(diffs),
                    "seconds": int(st.session_state["iv:secs"]), "lang": lang},
+        "fu_queue": [], "coding": _coding_choice(), "coding_result": None, "rescheduled": False,
     }
 
 
@@ -64,19 +71,86 @@ def _submit(timed_out: bool = False) -> None:
         s["audio"][idx] = audio.getvalue()
     cov, hit, missed = iv.grade(deck.by_id[qid], text, lang)
     elapsed = min(time.time() - s["q_started"], float(s["seconds"]))
-    s["answers"].append(iv.Answer(qid, text, round(elapsed, 1), timed_out, idx in s["audio"], cov, hit, missed))
+    s["answers"].append(iv.Answer(qid, text, round(elapsed, 1), timed_out, idx in s["audio"], cov, hit, missed,
+                                  confidence=st.session_state.get(f"iv:conf:{idx}")))
     s["phase"] = "review"
 
 
 def _grade(value: int) -> None:
     s = st.session_state[S]
-    s["answers"][s["idx"]].self_grade = value
+    ans = s["answers"][s["idx"]]
+    ans.self_grade = value
+    s["fu_queue"] = iv.followups_due(deck.by_id[ans.question_id], ans.text, lang)
+    if s["fu_queue"]:
+        _next_followup(s)
+    else:
+        _advance(s)
+
+
+# ---- follow-ups and the coding round (issue 17) --------------------------------------------
+def _coding_choice() -> str | None:
+    if not st.session_state.get("iv:coding"):
+        return None
+    drill_id = st.session_state.get("iv:drill")
+    return drill_id if drill_id in drill_registry.ids() else None
+
+
+def _advance(s: dict) -> None:
+    """The next card, else the coding round (when chosen), else the summary."""
     if s["idx"] + 1 < len(s["ids"]):
         s["idx"] += 1
         s["phase"] = "question"
         s["q_started"] = time.time()
+    elif s.get("coding") and s.get("coding_result") is None:
+        s["phase"] = "coding"
+        s["q_started"] = time.time()
     else:
         s["phase"] = "summary"
+
+
+def _next_followup(s: dict) -> None:
+    ans = s["answers"][s["idx"]]
+    ans.followups.append(iv.FollowupAnswer(s["fu_queue"].pop(0)))
+    s["phase"] = "followup"
+    s["q_started"] = time.time()
+
+
+def _submit_followup() -> None:
+    s = st.session_state[S]
+    if s["phase"] != "followup":
+        return
+    fu = s["answers"][s["idx"]].followups[-1]
+    key = f"iv:fu:{s['idx']}:{fu.index}"
+    fu.text = str(st.session_state.get(key + ":text") or "")
+    fu.confidence = st.session_state.get(key + ":conf")
+    fu.seconds = round(min(time.time() - s["q_started"], float(s["seconds"])), 1)
+    s["phase"] = "followup_review"
+
+
+def _grade_followup(value: int) -> None:
+    s = st.session_state[S]
+    s["answers"][s["idx"]].followups[-1].self_grade = value
+    if s["fu_queue"]:
+        _next_followup(s)
+    else:
+        _advance(s)
+
+
+def _submit_code(timed_out: bool = False) -> None:
+    s = st.session_state[S]
+    if s["phase"] != "coding":
+        return
+    code = str(st.session_state.get("iv:code") or "")[:20_000]
+    elapsed = min(time.time() - s["q_started"], float(CODING_SECONDS))
+    result = sandbox.check(s["coding"], code) if code.strip() else {"passed": False, "checks": []}
+    s["coding_result"] = iv.coding_result(s["coding"], code, elapsed, timed_out, result)
+    s["phase"] = "summary"
+
+
+def _skip_code() -> None:
+    s = st.session_state[S]
+    s["coding_result"] = iv.CodingRound(s["coding"])
+    s["phase"] = "summary"
 
 
 def _finish_early() -> None:
@@ -104,6 +178,14 @@ if sess is None:
         st.multiselect(t("topics"), topics, key="iv:topics", format_func=topic_names.__getitem__,
                        placeholder=t("all_topics"))
         st.pills(t("difficulty"), [1, 2, 3], selection_mode="multi", key="iv:diff", format_func=diff_names.__getitem__)
+        code_on, _why = sandbox.enabled(st.get_option("server.address"))
+        if code_on:
+            drills = {d.id: d.title[lang] for d in drill_registry.all_drills()}
+            c3, c4 = st.columns(2)
+            if c3.toggle(t("coding_toggle"), key="iv:coding"):
+                c4.selectbox(t("coding_drill"), list(drills), key="iv:drill", format_func=drills.__getitem__)
+        else:
+            st.caption(t("coding_off"))
         st.button(t("start"), type="primary", on_click=_start, icon=":material/play_arrow:", key="iv:start")
     if st.session_state.pop("iv:empty", False):
         st.warning(t("no_questions"), icon=":material/warning:")
@@ -153,6 +235,9 @@ if s["phase"] == "question":
     else:
         st.text_area(t("your_answer"), key=f"iv:text:{idx}", max_chars=10_000, height=200,
                      placeholder=t("answer_ph"))
+    conf_names = {c: t(f"conf_{c}") for c in iv.CONFIDENCE}
+    st.segmented_control(t("confidence"), list(iv.CONFIDENCE), key=f"iv:conf:{idx}", format_func=conf_names.__getitem__,
+                         help=t("confidence_help"))
     c1, c2 = st.columns([1, 4])
     c1.button(t("submit"), type="primary", on_click=_submit, key="iv:submit", icon=":material/send:")
     c2.button(t("finish_early"), on_click=_finish_early, key="iv:finish", type="tertiary")
@@ -189,10 +274,87 @@ elif s["phase"] == "review":
                    shortcut=str(value), width="stretch")
     st.caption(t("grade_hint"))
 
+# ---- a follow-up (追问): asked, then its own reveal and self-grade ---------------------------
+elif s["phase"] in ("followup", "followup_review"):
+    idx = s["idx"]
+    ans = s["answers"][idx]
+    card = deck.by_id[ans.question_id]
+    fu = ans.followups[-1]
+    item = card.followups[fu.index]
+    n_fu = len(ans.followups) + len(s["fu_queue"])
+    st.progress((idx + 1) / n_total, text=t("progress", i=idx + 1, n=n_total))
+    st.caption(card.question.get(lang))
+    with st.container(border=True):
+        st.markdown(f"**{t('followup_title', i=len(ans.followups), n=n_fu)}**")
+        st.caption(t("followup_why") if item.trigger is not None else t("followup_always"))
+        st.markdown(f"### {item.question.get(lang)}")
+    key = f"iv:fu:{idx}:{fu.index}"
+    conf_names = {c: t(f"conf_{c}") for c in iv.CONFIDENCE}
+    if s["phase"] == "followup":
+        st.text_area(t("your_answer"), key=key + ":text", max_chars=10_000, height=160, placeholder=t("answer_ph"))
+        st.segmented_control(t("confidence"), list(iv.CONFIDENCE), key=key + ":conf",
+                             format_func=conf_names.__getitem__, help=t("confidence_help"))
+        st.button(t("followup_submit"), type="primary", on_click=_submit_followup, key="iv:fu_submit",
+                  icon=":material/send:")
+    else:
+        a1, a2 = st.columns(2)
+        with a1:
+            st.markdown(f"**{t('your_answer')}** · {mmss(fu.seconds)}"
+                        + (f" · {conf_names[fu.confidence]}" if fu.confidence else ""))
+            if fu.text.strip():
+                st.text(fu.text)  # user text: plain, never Markdown
+            else:
+                st.caption(t("no_text"))
+        with a2:
+            st.markdown(f"**{t('followup_ref')}**")
+            with st.container(border=True):
+                st.markdown(item.answer.get(lang))
+        st.markdown(f"**{t('self_grade')}**")
+        cols = st.columns(4)
+        for col, (value, name) in zip(cols, GRADES, strict=True):
+            col.button(shell.t(f"flashcards.rate_{name}"), key=f"iv:fu_grade{value}", on_click=_grade_followup,
+                       args=(value,), width="stretch")
+
+# ---- the coding round: one drill, graded only by drills.sandbox.check ----------------------
+elif s["phase"] == "coding":
+    drill = drill_registry.get(s["coding"])
+    st.subheader(t("coding_title", title=drill.title[lang]))
+
+    @st.fragment(run_every=1)
+    def code_countdown() -> None:
+        cur = st.session_state.get(S)
+        if not cur or cur["phase"] != "coding":
+            return
+        left = CODING_SECONDS - (time.time() - cur["q_started"])
+        if left <= 0:
+            _submit_code(timed_out=True)
+            st.rerun(scope="app")
+        st.progress(max(0.0, left / CODING_SECONDS), text=t("time_left", left=mmss(left)))
+
+    code_countdown()
+    left, right = st.columns([1, 1.4], gap="medium")
+    with left:
+        st.markdown(drill.statement[lang])
+        st.code(drill.signature, language="python", wrap_lines=True)
+    with right:
+        if "iv:code" not in st.session_state:
+            st.session_state["iv:code"] = drill.starter
+        st.text_area("code", key="iv:code", height=420, max_chars=20_000, label_visibility="collapsed")
+        c1, c2 = st.columns([2, 1])
+        c1.button(t("coding_submit"), type="primary", on_click=_submit_code, key="iv:code_submit", icon=":material/send:")
+        c2.button(t("coding_skip"), on_click=_skip_code, key="iv:code_skip", type="tertiary")
+
 # ---- summary ------------------------------------------------------------------------------
 else:
     answers: list[iv.Answer] = s["answers"]
-    summary = iv.summarize(answers, deck.by_id)
+    summary = iv.summarize(answers, deck.by_id, s.get("coding_result"))
+    if not s.get("rescheduled") and summary.confident_wrong:
+        with profile.saving(show=True):  # confident but wrong: rated Again, back in minutes (study/interview.py)
+            scheduler = personal.scheduler_for(store, me.id)
+            for qid in summary.confident_wrong:
+                sched.rate(store, scheduler, me.id, qid, Rating.Again)
+            s["rescheduled"] = True
+    st.session_state.pop("iv:code", None)
     if s["saved"] is None:
         with profile.saving(show=True):  # refused (disk full, read-only): told, retried on the next run
             s["saved"] = store.save_interview(
@@ -209,9 +371,24 @@ else:
         [{"#": r["n"], t("col_question"): deck.by_id[r["question_id"]].question.get(lang),
           t("col_score"): f"{round(100 * r['score'])}%", t("col_coverage"): f"{round(100 * r['coverage'])}%",
           t("col_grade"): grade_names.get(r["self_grade"], "—"),
-          t("col_time"): mmss(r["seconds"]) + (" ⏱" if r["timed_out"] else "")}
+          t("col_time"): mmss(r["seconds"]) + (" ⏱" if r["timed_out"] else ""),
+          t("col_confidence"): t(f"conf_{r['confidence']}") if r.get("confidence") else "—",
+          t("col_followups"): len(r.get("followups", [])),
+          t("conf_wrong_flag"): "⚠" if r["question_id"] in summary.confident_wrong else ""}
          for r in summary.rows],
         hide_index=True, width="stretch")
+    if summary.confident_wrong:
+        st.error(t("conf_wrong_summary") + "\n\n" + "\n".join(
+            f"- {shell.md_plain(deck.by_id[q].question.get(lang))}" for q in summary.confident_wrong),
+            icon=":material/priority_high:")
+    if summary.coding:
+        c = summary.coding
+        if c.get("passed") is None:
+            st.info(t("coding_none"), icon=":material/code:")
+        elif c["passed"]:
+            st.success(t("coding_passed", ok=c["checks_passed"], n=c["checks"]), icon=":material/code:")
+        else:
+            st.error(t("coding_failed", ok=c["checks_passed"], n=c["checks"]), icon=":material/code:")
     weak = [TOPICS.get(w, (w, w))[0 if lang == "zh" else 1] for w in summary.weak_topics]
     if weak:
         st.warning(t("weak", topics=", ".join(weak)), icon=":material/trending_down:")

@@ -8,6 +8,7 @@ suggested for flashcard review.
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,69 @@ def draw(cards: Sequence[Card], n: int, topics: Sequence[str] = (), difficulties
     return out
 
 
+# ---- follow-ups (追问), confidence, coding round (issue 17) --------------------------------
+# Confidence is asked before the reference answer shows: 1 guessing, 2 unsure, 3 fairly sure,
+# 4 sure. "Confident but wrong": confidence >= CONFIDENT (fairly sure or sure) and a self-grade of
+# Again or Hard. Such a card is rated Again in the learner's fsrs schedule when the interview
+# ends (it comes back in minutes, not days): a confident error is the costly kind in an interview.
+CONFIDENCE = (1, 2, 3, 4)
+CONFIDENT = 3
+WRONG_GRADES = (1, 2)
+
+
+def confident_but_wrong(confidence: int | None, self_grade: int | None) -> bool:
+    return confidence is not None and self_grade is not None and confidence >= CONFIDENT \
+        and self_grade in WRONG_GRADES
+
+
+def followups_due(card: Card, text: str, lang: str) -> list[int]:
+    """Indices of the card's follow-ups to ask: those whose trigger keyword groups the answer
+    missed at least one of, and those with no trigger (always asked)."""
+    out = []
+    for i, f in enumerate(card.followups):
+        if f.trigger is None or score_answer(text, f.trigger.get(lang)).missed:
+            out.append(i)
+    return out
+
+
+@dataclass
+class FollowupAnswer:
+    index: int                              # into card.followups
+    text: str = ""
+    seconds: float = 0.0
+    confidence: int | None = None
+    self_grade: int | None = None
+
+    @property
+    def confident_but_wrong(self) -> bool:
+        return confident_but_wrong(self.confidence, self.self_grade)
+
+
+@dataclass
+class CodingRound:
+    drill_id: str
+    code: str = ""
+    seconds: float = 0.0
+    timed_out: bool = False
+    passed: bool | None = None              # None: not submitted
+    checks_passed: int = 0
+    checks: int = 0
+
+
+def coding_result(drill_id: str, code: str, seconds: float, timed_out: bool, result: dict) -> CodingRound:
+    """The coding round from `drills.sandbox.check`'s result (the learner's code ran only there)."""
+    checks = result.get("checks") or []
+    return CodingRound(drill_id, code, round(seconds, 1), timed_out, bool(result.get("passed")),
+                       sum(1 for c in checks if c.get("passed")), len(checks))
+
+
+def to_reschedule(answers: Sequence[Answer]) -> list[str]:
+    """Question ids to rate Again in fsrs after the interview: confident but wrong on the card
+    or on one of its follow-ups."""
+    return [a.question_id for a in answers
+            if a.confident_but_wrong or any(f.confident_but_wrong for f in a.followups)]
+
+
 @dataclass
 class Answer:
     question_id: str
@@ -55,6 +119,12 @@ class Answer:
     hit: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     self_grade: int | None = None
+    confidence: int | None = None          # 1..4, given BEFORE the reveal (CONFIDENCE)
+    followups: list[FollowupAnswer] = field(default_factory=list)
+
+    @property
+    def confident_but_wrong(self) -> bool:
+        return confident_but_wrong(self.confidence, self.self_grade)
 
     @property
     def score(self) -> float:
@@ -76,12 +146,14 @@ class Summary:
     total_seconds: float
     weak_topics: list[str]
     suggested: list[str]
+    confident_wrong: list[str] = field(default_factory=list)
+    coding: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def summarize(answers: Sequence[Answer], cards: dict[str, Card]) -> Summary:
+def summarize(answers: Sequence[Answer], cards: dict[str, Card], coding: CodingRound | None = None) -> Summary:
     rows = []
     per_topic: dict[str, list[float]] = defaultdict(list)
     for i, a in enumerate(answers, start=1):
@@ -90,12 +162,15 @@ def summarize(answers: Sequence[Answer], cards: dict[str, Card]) -> Summary:
         per_topic[topic].append(a.score)
         rows.append({"n": i, "question_id": a.question_id, "topic": topic, "score": round(a.score, 3),
                      "coverage": round(a.coverage, 3), "self_grade": a.self_grade,
-                     "seconds": round(a.seconds, 1), "timed_out": a.timed_out})
+                     "seconds": round(a.seconds, 1), "timed_out": a.timed_out, "confidence": a.confidence,
+                     "confident_wrong": a.confident_but_wrong,
+                     "followups": [asdict(f) | {"confident_wrong": f.confident_but_wrong} for f in a.followups]})
     weak = sorted((t for t, v in per_topic.items() if sum(v) / len(v) < WEAK_BELOW),
                   key=lambda t: sum(per_topic[t]) / len(per_topic[t]))
     suggested = [a.question_id for a in sorted(answers, key=lambda a: a.score) if a.score < WEAK_BELOW]
     mean = sum(a.score for a in answers) / len(answers) if answers else 0.0
-    return Summary(rows, round(mean, 3), round(sum(a.seconds for a in answers), 1), weak, suggested)
+    return Summary(rows, round(mean, 3), round(sum(a.seconds for a in answers), 1), weak, suggested,
+                   to_reschedule(answers), asdict(coding) if coding else None)
 
 
 def _topic_name(topic: str, lang: str) -> str:
@@ -135,6 +210,9 @@ def to_markdown(summary: Summary, answers: Sequence[Answer], cards: dict[str, Ca
         timeout = L("timeout") if row["timed_out"] else ""
         out.append(f"| {row['n']} | {q} | {round(100 * row['score'])}% | {round(100 * row['coverage'])}% | {g} "
                    f"| {_fmt_seconds(row['seconds'])}{timeout} |")
+    flagged = _flagged_lines(summary, answers, cards, lang)
+    if flagged:
+        out += ["", f"## {L('conf_wrong')}", "", *flagged]
     out += ["", f"## {L('sugg')}", ""]
     out += [f"- `{qid}` {cards[qid].question.get(lang) if qid in cards else ''}" for qid in summary.suggested] \
         or [f"- {L('none')}"]
@@ -145,4 +223,56 @@ def to_markdown(summary: Summary, answers: Sequence[Answer], cards: dict[str, Ca
         out += ["", f"## {i}. {card.question.get(lang)}", "", f"**{L('answer')}**", "", _quote(a.text), "",
                 f"{L('hit')}: {', '.join(a.hit) or L('none')}  ", f"{L('missed')}: {', '.join(a.missed) or L('none')}",
                 "", f"**{L('ref')}**", "", card.answer.get(lang).strip()]
+        if a.confidence is not None:
+            out += ["", f"{L('confidence')}: {i18n.t(f'interview.conf_{a.confidence}', lang)}"
+                    + (f" — **{L('conf_wrong')}**" if a.confident_but_wrong else "")]
+        out += _followup_lines(a, card, lang, grades)
+    if summary.coding:
+        out += _coding_lines(summary.coding, lang)
     return "\n".join(out) + "\n"
+
+
+def _flagged_lines(summary: Summary, answers: Sequence[Answer], cards: dict[str, Card], lang: str) -> list[str]:
+    lines = []
+    for a in answers:
+        card = cards.get(a.question_id)
+        if card is None or a.question_id not in summary.confident_wrong:
+            continue
+        lines.append(f"- `{a.question_id}` {card.question.get(lang)}")
+        for f in a.followups:
+            if f.confident_but_wrong and f.index < len(card.followups):
+                lines.append(f"  - {i18n.t('interview.md_followup', lang)}: {card.followups[f.index].question.get(lang)}")
+    if lines:
+        lines.append("")
+        lines.append(i18n.t("interview.md_conf_wrong_note", lang))
+    return lines
+
+
+def _followup_lines(a: Answer, card: Card, lang: str, grades: dict[int, str]) -> list[str]:
+    out: list[str] = []
+    for n, f in enumerate(a.followups, start=1):
+        if f.index >= len(card.followups):
+            continue
+        fu = card.followups[f.index]
+        conf = i18n.t(f"interview.conf_{f.confidence}", lang) if f.confidence else "—"
+        out += ["", f"### {i18n.t('interview.md_followup', lang)} {n}: {fu.question.get(lang)}", "",
+                f"**{i18n.t('interview.md_answer', lang)}**", "", _quote(f.text), "",
+                f"{i18n.t('interview.md_confidence', lang)}: {conf} · {i18n.t('interview.md_grade', lang)}: "
+                f"{grades.get(f.self_grade, '—')}" + (f" — **{i18n.t('interview.md_conf_wrong', lang)}**"
+                                                      if f.confident_but_wrong else ""),
+                "", f"**{i18n.t('interview.md_ref', lang)}**", "", fu.answer.get(lang).strip()]
+    return out
+
+
+def _coding_lines(coding: dict, lang: str) -> list[str]:
+    def L(key: str) -> str:
+        return i18n.t(f"interview.md_{key}", lang)
+
+    code = coding.get("code") or ""
+    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", code)), default=0))  # never closed by the code
+    status = L("not_submitted") if coding.get("passed") is None else (L("passed") if coding["passed"] else L("failed"))
+    lines = ["", f"## {L('coding')}: `{coding['drill_id']}`", "",
+             f"- {L('result')}: {status} ({coding.get('checks_passed', 0)}/{coding.get('checks', 0)})",
+             f"- {L('time')}: {_fmt_seconds(coding.get('seconds', 0))}" + (L("timeout") if coding.get("timed_out") else ""),
+             "", f"{fence}python", code, fence]
+    return lines

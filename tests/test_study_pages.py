@@ -136,6 +136,9 @@ def test_mock_interview_end_to_end(db: Path) -> None:
         cov = next(m.value for m in at.markdown if "Keyword coverage" in m.value)
         assert cov == ("**Keyword coverage 100%**" if i == 0 else "**Keyword coverage 0%**")
         at.button(key=f"iv:grade{4 if i == 0 else 1}").click().run()
+        while at.session_state["iv:session"]["phase"] == "followup":   # follow-ups (issue 17), if any fire
+            at.button(key="iv:fu_submit").click().run()
+            at.button(key="iv:fu_grade3").click().run()
     assert at.subheader[0].value == "Interview summary"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Mean score"] == "33%" and metrics["Answered"] == "3"   # (1.0 + 0 + 0) / 3
