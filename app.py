@@ -47,9 +47,15 @@ for spec in PAGES:
         )
     )
 
+missing = shell.unknown_url_path({spec.id for spec in PAGES})
+if missing:  # our own bilingual "page not found" instead of Streamlit's English one
+    sections[shell.t(PAGES[0].section)].append(
+        st.Page(shell.not_found, title=shell.t("not_found_title"), url_path=missing, visibility="hidden"))
+
 present = shell.init_present()
 page = st.navigation(sections, expanded=True, position="hidden" if present else "sidebar")
 st.query_params["lang"] = lang
+shell.apply_base()
 if present:
     shell.apply_present_mode()
     st.query_params[shell.PRESENT_KEY] = "1"

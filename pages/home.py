@@ -51,7 +51,7 @@ states = store.card_states(me.id)
 reviews = store.reviews(me.id, since=now - timedelta(days=400))
 
 with st.container(border=True):
-    st.subheader(t("progress", name=shell.md_plain(me.name)))
+    st.subheader(t("progress", name=shell.md_plain(profile.display_name(me))))
     if not reviews:
         st.info(t("start_first"), icon=":material/waving_hand:")
         st.page_link("pages/flashcards.py", label=t("start_review"), icon=":material/play_circle:",

@@ -18,6 +18,7 @@ Identity (docs/SECURITY.md):
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -212,6 +213,16 @@ def _current(s: ProgressStore) -> Profile:
     return me
 
 
+_GUEST_NAME = re.compile(r"Guest (\d+)")
+
+
+def display_name(p: Profile) -> str:
+    """A learner's name as shown: a guest is stored as "Guest 12345" and shown in the page
+    language ("访客 12345" in Chinese); every other name exactly as typed."""
+    m = _GUEST_NAME.fullmatch(p.name) if p.guest else None
+    return _it("guest_name", n=m.group(1)) if m else p.name
+
+
 def learner() -> Profile:
     """The session's learner (a Profile); shows the learner controls in the sidebar."""
     s = store()
@@ -223,11 +234,12 @@ def learner() -> Profile:
         raise AssertionError from exc  # unreachable
     with st.sidebar:
         if ident.class_mode():
-            st.caption(_it("signed_in_as", name=shell.md_plain(me.name)))
+            st.caption(_it("signed_in_as", name=shell.md_plain(display_name(me))))
         else:
             st.session_state[_KEY] = me.name
+            shown = {p.name: display_name(p) for p in others}
             st.selectbox(shell.t("flashcards.learner"), [p.name for p in others], key=_KEY, on_change=_picked,
-                         help=_it("picker_help"))
+                         help=_it("picker_help"), format_func=lambda name: shown.get(name, name))
         _sign_in_box(me)
         with st.popover(shell.t("flashcards.learner_new"), icon=":material/person_add:", width="stretch"):
             st.text_input(shell.t("flashcards.learner_name"), key=_NEW_KEY, max_chars=40)

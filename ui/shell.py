@@ -70,6 +70,78 @@ def page(page_id: str, *, title: bool = True) -> str:
     return lang()
 
 
+# Every page, every run (app.py): house CSS fixes for Streamlit's defaults.
+_BASE_CSS = """
+<style>
+/* Page-link cards (home): long titles wrap instead of ending in an ellipsis ("Mock interviev"). */
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] span,
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+/* The main area is focusable (tabindex=0) so the arrow keys scroll it; a click on blank space
+   followed by a key (lessons: arrow keys turn steps) drew a thick frame around the whole page. */
+[data-testid="stMain"]:focus, [data-testid="stMain"]:focus-visible { outline: none !important; }
+/* Chinese metric values (a number and a unit): digits and characters from one font, not two. */
+:lang(zh) [data-testid="stMetricValue"] {
+  font-family: "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; }
+</style>
+"""
+
+
+# Charts' text alternative (ui.plot.show puts it in the figure's layout.meta.alt): once per
+# browser tab, an observer copies it onto each chart element as role="figure" + aria-label.
+_LABEL_CHARTS_JS = """
+if (!window.__tilChartLabels) {
+  window.__tilChartLabels = true;
+  const label = () => document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach(box => {
+    const gd = box.querySelector('.js-plotly-plot');
+    const alt = gd && gd.layout && gd.layout.meta && gd.layout.meta.alt;
+    if (alt && box.getAttribute('aria-label') !== alt) {
+      box.setAttribute('role', 'figure');
+      box.setAttribute('aria-label', alt);
+    }
+  });
+  let queued = false;
+  new MutationObserver(() => {
+    if (!queued) { queued = true; setTimeout(() => { queued = false; label(); }, 250); }
+  }).observe(document.body, {childList: true, subtree: true});
+  label();
+}
+"""
+
+
+def apply_base() -> None:
+    """House CSS (no layout space: style-only st.html goes to the event container), and the
+    document's `lang` attribute set to the page language (Streamlit's index.html says `en`):
+    screen readers pick their voice from it, and it selects the CJK font for `:lang(zh)`."""
+    st.html(_BASE_CSS)
+    code = "zh-CN" if lang() == "zh" else "en"
+    st.html(f"<script>document.documentElement.lang = {code!r};{_LABEL_CHARTS_JS}</script>",
+            unsafe_allow_javascript=True, width="content")
+
+
+def unknown_url_path(known: set[str]) -> str | None:
+    """The path segment the browser asked for when it names no registered page (/nope?lang=zh),
+    else None. st.navigation would show Streamlit's English "Page not found" for it; app.py
+    registers a hidden page of ours at that path instead."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.pages_manager.intended_page_script_hash:
+        return None
+    name = (ctx.pages_manager.intended_page_name or "").strip("/")
+    if not name or name in known or "/" in name:
+        return None
+    return name
+
+
+def not_found() -> None:
+    """Our page for an unknown URL, in the page language, with a way home."""
+    st.session_state[_CURRENT_PAGE] = "not_found"
+    st.title(t("not_found_title"))
+    st.info(t("not_found_text"), icon=":material/explore_off:")
+    st.page_link("pages/home.py", label=t("page_home"), icon=":material/home:", query_params={"lang": lang()})
+
+
 PRESENT_KEY = "present"
 _PRESENT_CSS = """
 <style>
