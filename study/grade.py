@@ -44,7 +44,7 @@ from questions.schema import Card
 VERDICTS = ("good", "partial", "poor", "unsure")
 MAX_CHARS = 20_000
 LONG_TOKENS = 22            # an answer this long that hits < half the points is `unsure`, not `poor`
-KEYWORD_DENSITY = 0.12      # share of function words below which an answer is a bare term list
+KEYWORD_DENSITY = 0.11      # share of function words below which an answer is a bare term list
 FRAGMENT_DENSITY = 0.22     # … or below this with mostly tiny fragments
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{CJK}]")
@@ -193,11 +193,13 @@ def keyword_list(norm: str) -> bool:
     density = sum(map(_is_func, toks)) / len(toks)
     if density < KEYWORD_DENSITY:
         return True
+    if len(toks) >= 6 and density < 0.3 and not re.search(r"[,.;:!?。]", norm):
+        return True  # terms strung together without a single punctuation mark
     frags = _fragments(norm)
     sizes = [len(_tokens(f)) for f in frags]
     if len(frags) >= 4 and sum(n <= 3 for n in sizes) >= 0.75 * len(frags) and max(sizes) < 6:
         return True  # one short term per fragment: a list, whatever its little words
-    if len(frags) >= 3 and density < FRAGMENT_DENSITY:
+    if len(frags) >= 3 and density < FRAGMENT_DENSITY and max(sizes) < 8:  # a sentence-long fragment: prose
         tiny = sum(1 for f in frags if len(_tokens(f)) <= 3)
         return tiny >= 0.6 * len(frags)
     return False
