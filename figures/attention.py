@@ -14,16 +14,17 @@ import plotly.graph_objects as go
 from figures.style import COLORSCALE, DIVERGING, PALETTE, style
 
 MAX_LABEL = 12
+GRID_LABEL = 8  # in the all-heads grid's small panels
 
 
-def label(token: str) -> str:
+def label(token: str, limit: int = MAX_LABEL) -> str:
     """A token as a safe, short axis label."""
-    token = token if len(token) <= MAX_LABEL else token[: MAX_LABEL - 1] + "…"
+    token = token if len(token) <= limit else token[: limit - 1] + "…"
     return html.escape(token, quote=False)
 
 
-def _labels(tokens: Sequence[str]) -> list[str]:
-    return [label(t) for t in tokens]
+def _labels(tokens: Sequence[str], limit: int = MAX_LABEL) -> list[str]:
+    return [label(t, limit) for t in tokens]
 
 
 def _r(a: np.ndarray, nd: int = 3) -> np.ndarray:
@@ -68,13 +69,14 @@ def _axis_name(ref: str, axis: str) -> str:
 
 
 def _token_axis_dicts(q_labels: Sequence[str], k_labels: Sequence[str], *, show: bool = True,
-                      x_title: str = "", y_title: str = "", font: int = 14) -> tuple[dict, dict]:
+                      x_title: str = "", y_title: str = "", font: int = 14,
+                      limit: int = MAX_LABEL) -> tuple[dict, dict]:
     x = {"tickvals": list(range(len(k_labels))), "showticklabels": show, "tickfont": {"size": font},
          "tickangle": -45 if len(k_labels) > 6 else 0, "title": {"text": x_title}}
     y = {"tickvals": list(range(len(q_labels))), "showticklabels": show, "tickfont": {"size": font},
          "autorange": "reversed", "title": {"text": y_title}}
     if show:
-        x["ticktext"], y["ticktext"] = _labels(k_labels), _labels(q_labels)
+        x["ticktext"], y["ticktext"] = _labels(k_labels, limit), _labels(q_labels, limit)
     return x, y
 
 
@@ -121,9 +123,13 @@ def heads_grid(w: np.ndarray, q_labels: Sequence[str], k_labels: Sequence[str], 
     w = np.asarray(w, dtype=np.float64)
     nr, nc, tq, tk = w.shape
     titles = [f"{r} · {c}" for r in row_titles for c in col_titles]
-    layout, refs = _grid(nr, nc, titles, hspace=0.04, vspace=0.14 if nr > 1 else 0.0)
-    custom = _hover_matrix(q_labels, k_labels)
     show_ticks = tk <= 10 and nc <= 4
+    # Small panels: labels of at most GRID_LABEL characters; slanted key labels (more than 6 keys)
+    # need room below each row, or they run into the next row's panel titles.
+    slanted = show_ticks and tk > 6 and max(map(len, k_labels), default=0) > 2
+    vspace = (0.26 if slanted else 0.14) if nr > 1 else 0.0
+    layout, refs = _grid(nr, nc, titles, hspace=0.04, vspace=vspace)
+    custom = _hover_matrix(q_labels, k_labels)
     data = []
     for i in range(nr):
         for j in range(nc):
@@ -134,7 +140,7 @@ def heads_grid(w: np.ndarray, q_labels: Sequence[str], k_labels: Sequence[str], 
                 "hovertemplate": (f"{row_titles[i]} · {col_titles[j]}<br>{y_title}: %{{customdata[0]}}<br>"
                                   f"{x_title}: %{{customdata[1]}}<br>{value}: %{{z:.3f}}<extra></extra>"),
             })
-            xa, ya = _token_axis_dicts(q_labels, k_labels, show=show_ticks, font=11)
+            xa, ya = _token_axis_dicts(q_labels, k_labels, show=show_ticks, font=11, limit=GRID_LABEL)
             if j > 0:                      # row labels once per row: they do not collide
                 ya["showticklabels"] = False
             layout[_axis_name(xr, "x")].update(xa)
@@ -142,9 +148,10 @@ def heads_grid(w: np.ndarray, q_labels: Sequence[str], k_labels: Sequence[str], 
     layout["coloraxis"] = {"colorscale": COLORSCALE, "cmin": 0, "cmax": 1,
                            "colorbar": {"thickness": 14, "title": {"text": value, "side": "right"}}}
     fig = go.Figure(data=data, layout=layout)
-    per_row = 250 if show_ticks else 200
-    style(fig, title, height=int(min(900, 90 + per_row * nr)))
-    fig.update_layout(margin={"l": 60, "r": 30, "t": 90, "b": 40})
+    per_row = (320 if slanted else 250) if show_ticks else 200
+    style(fig, title, height=int(min(1000, 90 + per_row * nr)))
+    fig.update_layout(margin={"l": 60, "r": 30, "t": 90, "b": 70 if slanted else 40})
+    fig.update_yaxes(automargin=True)  # row labels push the grid right instead of being cut
     return fig
 
 
