@@ -59,7 +59,9 @@ def memory_plot(T: np.ndarray, series: dict[str, np.ndarray], current: int, *, t
                 y_title: str, current_label: str) -> go.Figure:
     fig = go.Figure()
     for j, (name, vals) in enumerate(series.items()):
-        fig.add_trace(go.Scatter(x=T, y=vals, mode="lines", name=name, line={"width": 3, "color": PALETTE[j % len(PALETTE)]},
+        # equal configs (Llama-3-8B and Mistral-7B) overlap: alternate dashes keep both visible
+        fig.add_trace(go.Scatter(x=T, y=vals, mode="lines", name=name,
+                                 line={"width": 3, "color": PALETTE[j % len(PALETTE)], "dash": ("solid", "dash")[j % 2]},
                                  hovertemplate=f"T = %{{x:,}}<br>{name}: %{{y:.3s}}B<extra></extra>"))
     for gib, lab in ((2 ** 30, "1 GiB"), (80 * 2 ** 30, "80 GiB")):
         fig.add_hline(y=gib, line={"dash": "dot", "color": "#7a8699", "width": 1.5})

@@ -97,7 +97,7 @@ else:
     st.subheader(T("ev_probe"))
     probes = [(T("p_rows"), ev.row_sums), (T("p_upper"), ev.upper_mass), (T("p_leak"), ev.leak),
               (T("p_cache"), ev.cache_diff)]
-    st.dataframe({T("p_col_probe"): [p for p, _ in probes], T("p_col_value"): [f"{v:.2e}" for _, v in probes],
+    st.table({T("p_col_probe"): [p for p, _ in probes], T("p_col_value"): [f"{v:.2e}" for _, v in probes],
                   T("p_col_flag"): ["⚠️" if v > FLAG else "✓" for _, v in probes]}, hide_index=True)
     st.caption(T("p_ok"))
     ref = evidence("clean", tuple(ids))
@@ -116,7 +116,9 @@ else:
         st.success(T("correct", bug=names[done["bug"]]), icon=":material/check_circle:")
     else:
         st.error(T("wrong", guess=names.get(done["guess"], done["guess"]), bug=names[done["bug"]]), icon=":material/close:")
-    st.markdown(f"**{T('why')}**: " + T(f"exp_{done['bug']}"))
+    dk = buggy.net.cfg.d_head
+    st.markdown(f"**{T('why')}**: " + (T("exp_no_scale", dk=dk, s=dk ** 0.5) if done["bug"] == "no_scale"
+                                      else T(f"exp_{done['bug']}")))
     if st.button(T("next"), type="primary", icon=":material/skip_next:", key="bug_hunt:next"):
         with profile.saving(show=True):
             store.set_setting(me.id, D.SETTING, D.next_round(rec))
@@ -124,7 +126,7 @@ else:
 if rec["history"]:
     with st.expander(T("history")):
         recent = rec["history"][-10:][::-1]
-        st.dataframe({T("col_round"): [h["round"] + 1 for h in recent],
+        st.table({T("col_round"): [h["round"] + 1 for h in recent],
                       T("col_bug"): [names.get(h["bug"], h["bug"]) for h in recent],
                       T("col_guess"): [names.get(h["guess"], h["guess"]) for h in recent],
                       T("col_ok"): ["✓" if h["correct"] else "✗" for h in recent]}, hide_index=True)

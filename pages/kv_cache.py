@@ -147,13 +147,13 @@ else:
         cases = {T("decode_b1"): D.decode_cost(p, length, 1, dtype),
                  T("decode_bB", B=batch): D.decode_cost(p, length, batch, dtype),
                  T("prefill_T", T=f"{length:,}"): D.prefill_cost(p, length, 1, dtype)}
-        st.dataframe({T("bound_table_case"): list(cases),
+        st.table({T("bound_table_case"): list(cases),
                       T("b_flops"): [f"{c.flops:.3g}" for c in cases.values()],
                       T("b_bytes"): [D.human_bytes(c.bytes) for c in cases.values()],
                       T("b_intensity"): [f"{c.intensity:.1f}" for c in cases.values()],
                       T("b_ms"): [f"{D.min_ms_per_token(p, length, 1, gpu, dtype):.2f} ms",
                                   f"{D.min_ms_per_token(p, length, batch, gpu, dtype):.2f} ms", "—"]},
-                     hide_index=True)
+                 hide_index=True)
         peak, bw = D.GPUS[gpu]
         ridge = D.ridge_point(gpu)
         st.metric(T("b_ridge"), f"{ridge:.0f} FLOP/B")

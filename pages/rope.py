@@ -69,7 +69,7 @@ if section in ("rotation", "distance"):
         plot.show(plot.call(F.pair_circles, pts, [T("pair_title", i=i, theta=f"{th[i]:.3g}") for i in pairs],
                             title=T("rot_title", L=L - 1, d=d), pos_title=T("pos")), "circles")
         lam = D.wavelengths(d)
-        st.dataframe({T("col_pair"): pairs, T("col_theta"): [f"{th[i]:.4g}" for i in pairs],
+        st.table({T("col_pair"): pairs, T("col_theta"): [f"{th[i]:.4g}" for i in pairs],
                       T("col_wavelength"): [f"{lam[i]:,.1f}" for i in pairs]}, hide_index=True)
     else:
         st.markdown(T("exp_distance"))
@@ -125,7 +125,7 @@ elif section == "extrapolation":
         rows = {T("col_model"): names}
         for j, mm in enumerate(D.MULTIPLES):
             rows[T("col_ppl", m=mm)] = [f"{values[nm][j]:.2f}" if values[nm][j] is not None else T("na") for nm in names]
-        st.dataframe(rows, hide_index=True)
+        st.table(rows, hide_index=True)
         curves = {T(f"scheme_{name}"): res[name][4]["loss"] for name in trained if res[name][4]["loss"] is not None}
         if curves:
             plot.show(plot.call(F.loss_curves, curves, L, title=T("curve_title"), x_title=T("curve_x"),

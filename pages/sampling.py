@@ -77,7 +77,7 @@ elif section == "distribution":
         srt = np.sort(tk.probs[tk.probs > 0])[::-1]
         plot.show(plot.call(F.cumulative, srt, int(f.kept.sum()), top_p, title=T("cum_title"), x_title=T("cum_x"),
                             y_title=T("cum_y"), p_label=T("p_line", p=top_p)), "cum")
-    st.dataframe({T("table_token"): labels[:12], T("table_raw"): [f"{x:.4f}" for x in f.probs0[order][:12]],
+    st.table({T("table_token"): labels[:12], T("table_raw"): [f"{x:.4f}" for x in f.probs0[order][:12]],
                   T("table_p"): [f"{x:.4f}" for x in f.probs[order][:12]],
                   T("table_kept"): ["✓" if x else "✗" for x in f.kept[order][:12]]}, hide_index=True)
 else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from demos import bug_hunt as B
@@ -13,6 +14,15 @@ from study.store import open_store
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROMPT = "Q: What is attention?\nA: Attention"
 FLAG = 1e-4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest, and on a busy 2-core machine two threads can be 30x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def test_at_least_six_bugs_and_small_assets() -> None:
@@ -67,6 +77,12 @@ def test_loss_curves_show_the_leaks() -> None:
     # explicit attention path instead of SDPA, so float rounding differs slightly)
     assert abs(final["cache_not_updated"][1] - clean) < 0.1 * clean
     assert final["no_positions"][2] > final["clean"][2]
+
+
+def test_attention_sharpness(ev) -> None:
+    # no ÷√d_k: sharper attention (lower row entropy) than the correct model; no positions: more diffuse
+    assert ev["no_scale"].entropy < 0.75 * ev["clean"].entropy
+    assert ev["no_positions"].entropy > 1.5 * ev["clean"].entropy
 
 
 def test_cache_bug_only_shows_in_incremental_decoding(ev) -> None:

@@ -109,4 +109,4 @@ def test_shift_section_from_url(lang: str) -> None:
 def test_sections_render(section: str) -> None:
     at = _page("en", section=section, d_head="32", length="100")
     if section == "rotation":
-        assert at.dataframe[0].value.iloc[0, 0] == 0
+        assert at.table[0].value.iloc[0, 0] == 0
