@@ -300,3 +300,41 @@ def test_unspaced_chinese_is_cut_into_real_words() -> None:
     toks = split_text("深度学习和自然语言处理", lm).tokens
     assert "学习" in toks and "学" not in toks and all(len(t) <= 4 for t in toks)
     assert "".join(toks) == "深度学习和自然语言处理"
+
+
+# ----------------------------------------------------------------------------------------------
+# The texts' Jacobian claims (attention.jac_note, attention.exp_live_scaling, lesson step 6)
+
+def test_jacobian_without_scale_rises_at_tiny_d_k_then_falls() -> None:
+    rows = {r["d_k"]: r for r in A.scaling_table()}
+    for d_k in (4, 8, 16, 64, 256, 1024):                       # "with the scale: about 0.30"
+        assert rows[d_k]["jacobian_scaled"] == pytest.approx(0.30, abs=0.01)
+    for d_k in (2, 4, 8):                                       # tiny d_k: raw rows leave uniform
+        assert rows[d_k]["jacobian_raw"] > rows[d_k]["jacobian_scaled"]
+    for d_k in (16, 32, 64, 128, 256, 512, 1024):               # from 16 on: below the scaled value
+        assert rows[d_k]["jacobian_raw"] < rows[d_k]["jacobian_scaled"]
+    raw = [rows[d]["jacobian_raw"] for d in A.D_K_OPTIONS if d >= 4]
+    assert all(b < a for a, b in zip(raw, raw[1:], strict=False)) and raw[-1] < 0.06   # falls towards 0
+
+
+def _live_jacobians(lm: A.LiveModel, toks: list[str], tgt: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    twin = A.unscaled_twin(lm)
+    on = A.run(lm, toks, tgt)
+    off = A.run(lm, toks, list(on.output), decoder_net=twin)
+    return {k: (float(A.head_stats(on, k)["jacobian"].mean()), float(A.head_stats(off, k)["jacobian"].mean()))
+            for k in A.KINDS}
+
+
+def test_live_jacobian_shrinks_only_with_a_large_enough_d_k() -> None:
+    text = "他 昨天 在 北京 吃 面条 and then slept"
+    small = A.random_model(4)
+    j = _live_jacobians(small, A.split_text(text, small).tokens)
+    assert j["enc_self"][1] > j["enc_self"][0]                  # d_k = 4: switching the scale off raises it
+    for d_k in (32, 128):                                       # d_k ≥ 32: it drops for every kind
+        lm = A.random_model(d_k)
+        for on, off in _live_jacobians(lm, A.split_text(text, lm).tokens).values():
+            assert off < on
+    tm = A.trained_model()
+    if tm is not None:                                          # the trained model (d_k = 16) too
+        for on, off in _live_jacobians(tm, A.split_text("我 现在 爱 你", tm).tokens).values():
+            assert off < 0.8 * on

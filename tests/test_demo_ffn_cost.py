@@ -61,6 +61,30 @@ def test_crossover_at_4d(d: int) -> None:
     assert above["scores_qk"] + above["weights_v"] > above["ffn"]
 
 
+@pytest.mark.parametrize("d", [64, 512, 1024])
+def test_n2_share_of_the_block(d: int) -> None:
+    """demo_ffn.exp_flops and the attention lesson: the n² terms equal the FFN at n = 4d (40 % of
+    the block) and reach half of the block only at n = 6d; at n = 4096, d = 512 they are 4/7."""
+    def share(n: int) -> float:
+        f = fc.block_flops(n, d, 4 * d)
+        return float((f["scores_qk"] + f["weights_v"]) / sum(f.values()))
+
+    assert share(4 * d) == pytest.approx(0.4)
+    assert share(6 * d) == pytest.approx(0.5)
+    assert share(5 * d) < 0.5 < share(7 * d)
+    if d == 512:
+        assert share(4096) == pytest.approx(4 / 7)
+
+
+def test_ffn_share_encoder_two_thirds_decoder_about_half() -> None:
+    """demo_ffn.intro / exp_ffn: ≈ 2/3 of an encoder layer, ≈ 1/2 (slightly less) of a decoder layer."""
+    for d in (64, 512, 1024):
+        real = fc.model_params(d, 4 * d, 1, 8)
+        assert real["ffn"] / real["encoder_layer"] == pytest.approx(2 / 3, abs=0.005)
+        dec = real["ffn"] / real["decoder_layer"]
+        assert dec == pytest.approx(0.5, abs=0.005) and dec < 0.5
+
+
 def test_attention_memory() -> None:
     assert fc.attention_matrix_bytes(1024, "fp32") == 1024 * 1024 * 4
     assert fc.attention_matrix_bytes(1024, "fp16", heads=8, layers=6) == 1024 ** 2 * 2 * 48

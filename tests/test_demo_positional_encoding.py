@@ -61,6 +61,38 @@ def test_dot_product_depends_only_on_distance() -> None:
     np.testing.assert_allclose(dots, dots.T)            # symmetric: can't tell left from right
 
 
+def test_dot_product_by_distance_ripples() -> None:
+    """lesson positional-encoding step 7, demo_pe.exp_similarity: largest at distance 0, lower
+    overall with distance, but not monotonic (d_model = 64: it rises again from 5 to 6)."""
+    d = pe.dot_by_distance(np.arange(50), 64)
+    assert d[0] == pytest.approx(32.0) and d[1:].max() < d[0]
+    assert d[6] > d[5]
+    assert (np.diff(d) > 0).sum() >= 10                 # many small rises, not a monotone fall
+    assert d[40:].mean() < d[1:10].mean()               # yet lower on the whole
+
+
+def test_self_attention_without_positions_only_permutes() -> None:
+    """demo_pe.intro, lessons: shuffle the words and self-attention's outputs shuffle the same way."""
+    import torch
+
+    from model import MultiHeadAttention
+
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(32, 4).eval()
+    x = torch.randn(1, 7, 32)
+    perm = torch.randperm(7)
+    with torch.no_grad():
+        y = attn(x, x, x)
+        y_perm = attn(x[:, perm], x[:, perm], x[:, perm])
+    torch.testing.assert_close(y_perm, y[:, perm], rtol=1e-5, atol=1e-6)
+    with torch.no_grad():                              # adding PE breaks it
+        p = torch.tensor(pe.pe_table(7, 32), dtype=torch.float32)[None]
+        xp = x + p
+        z = attn(xp, xp, xp)
+        z_perm = attn(x[:, perm] + p, x[:, perm] + p, x[:, perm] + p)
+    assert not torch.allclose(z_perm, z[:, perm], atol=1e-3)
+
+
 def test_scale_stats_match_theory() -> None:
     s = pe.scale_stats(64, length=32)
     assert s["scale"] == 8.0

@@ -131,3 +131,33 @@ def test_page_edit_corpus_and_step() -> None:
     assert at.query_params["corpus"] == "hug hug hug pug pun bun"
     merges = at.dataframe[0].value
     assert list(merges.iloc[:, 2]) == ["ug"]          # u+g occurs 4 times: the first BPE merge
+
+
+def test_bpe_fallback_needs_every_character_in_the_corpus() -> None:
+    """demo_tok.wp_unk: BPE falls back to characters only if each one is in its base vocabulary;
+    a character the corpus never had is unknown to it too (only byte-level BPE always falls back)."""
+    counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
+    base, steps = tk.learn_bpe(counts, 6)
+    wp_vocab = set(tk.learn_wordpiece(counts, 6)[1][-1].vocab)
+    bpe_vocab = set(steps[-1].vocab)
+    # "d" starts no word here (WordPiece has only "##d"): WordPiece gives [UNK], BPE covers it
+    assert tk.wordpiece_encode("dew", wp_vocab) == [tk.UNK]
+    pieces = tk.bpe_encode("dew", [s.pair for s in steps])[0]
+    assert set(pieces) <= bpe_vocab
+    # "z" never occurs: both fail; the BPE pieces contain a symbol outside its vocabulary
+    assert "z" not in base and tk.wordpiece_encode("zo", wp_vocab) == [tk.UNK]
+    assert not set(tk.bpe_encode("zo", [s.pair for s in steps])[0]) <= bpe_vocab
+    # byte-level BPE: every string is a sequence of the 256 base bytes
+    assert set("zo🙂".encode()) <= set(range(256))
+
+
+def test_wordpiece_score_favours_pairs_of_rare_parts() -> None:
+    """demo_tok.exp_wordpiece: count(ab)/(count(a)·count(b)) ranks a rare, always-together pair
+    above a frequent pair of frequent symbols."""
+    counts = tk.parse_corpus("es " * 20 + "eses " * 5 + "qz").counts
+    _, steps = tk.learn_wordpiece(counts, 1)
+    table = {(a, b): (c, sc) for a, b, c, sc in steps[0].table}
+    assert table[("q", "##z")][0] == 1 and table[("e", "##s")][0] > 1
+    assert table[("q", "##z")][1] > table[("e", "##s")][1]
+    assert steps[0].pair == ("q", "##z")
+    assert tk.learn_bpe(counts, 1)[1][0].pair != ("q", "z")

@@ -37,6 +37,22 @@ def test_dropout_train_vs_eval() -> None:
     assert td.train_vs_eval(dropout=0.0)["train_diff"] == 0.0
 
 
+def test_no_grad_does_not_change_outputs_eval_does() -> None:
+    """demo_training.exp_eval: no_grad only skips the graph; eval() is what removes dropout's noise
+    (train_vs_eval runs inside no_grad, and its train-mode passes still differ)."""
+    net = td.demo_model(0.1).eval()
+    src, tgt = torch.tensor([[5, 9, 12, 7]]), torch.tensor([[1, 8, 15]])
+    with_graph = net(src, tgt)
+    assert with_graph.requires_grad
+    with torch.no_grad():
+        without = net(src, tgt)
+    assert not without.requires_grad
+    assert torch.equal(with_graph.detach(), without)
+    net.train()
+    with torch.no_grad():
+        assert not torch.equal(net(src, tgt), net(src, tgt))
+
+
 @pytest.mark.parametrize("K,eps", [(5, 0.1), (10, 0.0), (37, 0.3), (2, 1.0)])
 def test_label_smoothing_target(K: int, eps: float) -> None:
     q = td.smoothed_target(K, eps, true_class=1)
