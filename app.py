@@ -1,17 +1,19 @@
 """Transformer Interview Lab: entry point. Run with `streamlit run app.py`."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
-import torch
 
 from ui import shell
 from ui.nav import PAGES
 
 # One intra-op thread per forward: the demo models are tiny, and with several sessions (or a
-# background training run) more threads only oversubscribe this 2-core machine.
-torch.set_num_threads(1)
+# background training run) more threads only oversubscribe this 2-core machine. torch is not
+# imported here (it is most of a cold start, and the home page does not need it): it reads this
+# when a page first imports it, and shell.warm_up() also calls torch.set_num_threads(1).
+os.environ["OMP_NUM_THREADS"] = "1"
 
 st.set_page_config(page_title="Transformer Interview Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
 
@@ -69,6 +71,7 @@ else:
 link_slot = st.sidebar.empty()
 
 page.run()
+shell.warm_up()  # once per process, in the background: torch and the model code for the demo pages
 shell.settle_heap()  # once per page per process: keeps full GCs off later reruns (see ui/shell.py)
 
 # After the page ran, the URL holds its whole state: offer it as a link to copy.
