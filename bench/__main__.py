@@ -12,7 +12,7 @@ import sys
 import time
 
 SUITES = ("bench.model_bench", "bench.pages_bench", "bench.train_bench", "bench.decode_bench",
-          "bench.drill_bench", "bench.search_bench")
+          "bench.drill_bench", "bench.search_bench", "bench.cold_start")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# TIL_COLD_ROOT=/path/to/another/checkout measures that tree instead (before/after comparisons).
+ROOT = Path(os.environ.get("TIL_COLD_ROOT") or Path(__file__).resolve().parents[1])
 CHROMIUM = "/usr/bin/chromium"
 
 # What a usable home page shows: its title and the "where to start" page links.
