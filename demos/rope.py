@@ -131,12 +131,18 @@ MULTIPLES = (1, 2, 4)
 
 
 def _rope_scaled(net, scale: float):
-    """A `_rope(offset, T, device)` for `net` whose position p is taken as p·scale (interpolation)."""
+    """A `_rope(offset, T, device)` for `net` whose position p is taken as p·scale (interpolation),
+    in the same format as the model's own table (complex (T, 1, d_h/2), or interleaved cos/sin tables)."""
     from model.decoder import rope_angles
+
+    original = net._rope
+    complex_table = not isinstance(original(0, 1, "cpu"), tuple)
 
     def _rope(offset: int, T: int, device):
         pos = torch.arange(offset, offset + T, dtype=torch.float64) * scale
         cos, sin = rope_angles(T, net.cfg.d_head, net.cfg.rope_base, positions=pos)
+        if complex_table:
+            return torch.complex(cos, sin).to(device)[:, None, :]                # (T, 1, d_h/2)
         return cos.repeat_interleave(2, -1).to(device), sin.repeat_interleave(2, -1).to(device)
 
     return _rope
