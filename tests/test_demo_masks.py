@@ -123,6 +123,17 @@ def test_nan_guard():
     assert torch.isnan(plain).all()
 
 
+def test_fp16_masked_fill_with_large_negative_overflows():
+    """masks.fp16_note: −1e9 cast to fp16 is −inf, and masked_fill(−1e9) on fp16 scores raises."""
+    scores = torch.zeros(2, 3, dtype=torch.float16)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    assert float(torch.tensor(-1e9).half()) == float("-inf")
+    with pytest.raises(RuntimeError, match="overflow"):
+        scores.masked_fill(~mask, -1e9)
+    safe = scores.masked_fill(~mask, torch.finfo(torch.float16).min)   # the documented fix
+    assert torch.isfinite(safe).all() and torch.softmax(safe.float(), -1)[1, 0] == 1.0
+
+
 def test_left_padding_with_causal_mask_has_fully_masked_rows():
     m, empty = M.left_padded_rows(3, 6)
     assert empty == [0, 1, 2]

@@ -93,6 +93,24 @@ def test_self_attention_without_positions_only_permutes() -> None:
     assert not torch.allclose(z_perm, z[:, perm], atol=1e-3)
 
 
+def test_shipped_learned_pe_matches_its_caption() -> None:
+    """demo_pe.learned_sim_caption: neighbours more alike than far positions, similarity not a
+    function of distance alone, the never-trained last position nearly unrelated to the others."""
+    found = pe.learned_pe_from_checkpoints()
+    if found is None:
+        pytest.skip("no trained checkpoint with a learned positional embedding")
+    table = found[1]
+    unit = table / np.linalg.norm(table, axis=1, keepdims=True)
+    cos = unit @ unit.T
+    L = cos.shape[0]
+    near = np.mean([cos[i, i + 1] for i in range(L - 2)])
+    far = np.mean([cos[i, j] for i in range(L - 1) for j in range(L - 1) if abs(i - j) >= 4])
+    assert near > 0.5 > far
+    spread = max(np.ptp(np.diagonal(cos[:-1, :-1], offset=k)) for k in range(1, L - 2))
+    assert spread > 0.3                                   # not constant along the diagonals
+    assert np.abs(cos[-1, :-1]).max() < 0.2               # the last position: unrelated
+
+
 def test_scale_stats_match_theory() -> None:
     s = pe.scale_stats(64, length=32)
     assert s["scale"] == 8.0

@@ -162,3 +162,21 @@ def test_step_changes_reuse_decoding_and_figures(monkeypatch):
     assert not at.exception
     assert calls == {"greedy": 1, "cross": 2, "topk": 2, "mask": 2}     # nothing rebuilt
     assert len(at.get("plotly_chart")) == 3
+
+
+@pytest.mark.parametrize("sentence", ["我 现在 爱 你", "他 昨天 在 北京 吃 面条"])
+def test_beam_width_one_is_greedy_and_scores_use_the_gnmt_penalty(translate, sentence):
+    """generation.beam_caption: width 1 is greedy; final score = log P ÷ ((5+L)/6)^0.6."""
+    model, (sv, tv), _ = translate
+    toks = sentence.split()
+    greedy = [s.chosen for s in gen.greedy_steps(model, sv, tv, toks)]
+    beam = gen.beam_steps(model, sv, tv, toks, 1)
+    assert beam.final[0][0] == greedy
+    res = gen.beam_steps(model, sv, tv, toks, 3)
+    for ids, score in res.final_ids:
+        full = [tv.bos_id] + ids
+        with torch.no_grad():
+            logits = model(_ids(sv, toks)[None], torch.tensor([full[:-1]]))[0]
+        logits[:, [model.cfg.pad_id, tv.bos_id]] = float("-inf")
+        logp = float(torch.log_softmax(logits.float(), -1)[torch.arange(len(ids)), torch.tensor(ids)].sum())
+        assert score == pytest.approx(logp / ((5 + len(ids)) / 6) ** 0.6, abs=1e-4)
