@@ -197,3 +197,18 @@ def test_preset_link_and_one_click_preset_run():
     finally:
         run.stop()
         run.join(10)
+
+
+@pytest.mark.slow
+def test_reversal_needs_positions():
+    """train_lab.intro / tips 1, measured on the presets (reverse, 2 layers, 600 steps, seed 0):
+    with sinusoidal PE every sequence is right, without PE about a quarter (the loss stalls)."""
+    import torch
+
+    from demos.lab import measure
+
+    torch.set_num_threads(1)
+    res = measure(["pe_on", "pe_none"], [0], eval_n=200)
+    on, off = res["pe_on"][0], res["pe_none"][0]
+    assert on["exact_match"] >= 0.98 and on["final_loss"] < 0.05, on
+    assert 0.15 <= off["exact_match"] <= 0.35 and off["final_loss"] > 0.5, off
