@@ -24,8 +24,8 @@ def sharing_map(n_heads: int, groups: np.ndarray, *, title: str, q_title: str, k
                                hovertemplate=f"{q_title} %{{x}} → {kv_title} %{{y}}<extra></extra>"))
     fig.update_xaxes(title_text=q_title, side="top")
     fig.update_yaxes(title_text=kv_title, autorange="reversed")
-    style(fig, title, height=max(200, 110 + 42 * g))
-    fig.update_layout(margin={"t": 110})
+    style(fig, title, height=210 + 48 * g)
+    fig.update_layout(margin={"t": 130})
     return fig
 
 

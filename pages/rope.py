@@ -136,13 +136,13 @@ else:
     lm = live(D.PI_MODEL)
     L = D.trained_length(lm.info, lm.cfg)
     d = lm.cfg.d_head
-    half = d // 2
-    pairs = [half - 2, half - 1]
-    th = D.thetas(d)
+    # pairs whose turn (2π/θ_i) is longer than L but shorter than 4L: plain extrapolation takes them to
+    # angles never seen in training, interpolation keeps them inside
+    lam = D.wavelengths(d)
+    pairs = sorted(int(np.argmin(np.abs(lam - f * L))) for f in (1.5, 3.0))
     pts = np.concatenate([D.pair_points(d, 4 * L, pairs), D.pair_points(d, 4 * L, pairs, scale=0.25)])
-    titles = [f"{T('pi_plain')} · {T('pair_title', i=i, theta=f'{th[i]:.3g}')}" for i in pairs] + \
-             [f"{T('pi_interp')} · {T('pair_title', i=i, theta=f'{th[i]:.3g}')}" for i in pairs]
-    plot.show(plot.call(F.pair_circles, pts, titles, title=T("pi_angles", i=f"{pairs[0]}, {pairs[1]}"),
+    titles = [f"{T('pi_plain')} · i={i}" for i in pairs] + [f"{T('pi_interp')} · i={i}" for i in pairs]
+    plot.show(plot.call(F.pair_circles, pts, titles, title=T("pi_angles", i=f"{pairs[0]}, {pairs[1]}", L=L),
                         pos_title=T("pos")), "pi_circles")
     if not lm.trained:
         st.info(T("no_variants", missing=T(f"scheme_{D.PI_MODEL}")), icon=":material/info:")

@@ -49,7 +49,7 @@ with c1:
 with c2:
     k = state.slider("top_k", T("top_k"), 0, 50, 0)
 with c3:
-    p = state.slider("top_p", T("top_p"), 0.05, 1.0, 1.0, step=0.05)
+    p = state.slider("top_p", T("top_p"), 0.05, 1.0, 0.9, step=0.05)
 top_k, top_p = (k or None), (p if p < 1.0 else None)
 ids, dropped = llm.encode(lm, prompt)
 if dropped:
@@ -63,7 +63,7 @@ elif section == "distribution":
     labels = [llm.token_label(lm, int(i)) for i in order]
     m = st.columns(5)
     m[0].metric(T("m_top"), llm.token_label(lm, int(order[0])))
-    m[1].metric(T("m_kept"), f"{int(f.kept.sum())} / {len(f.kept)}")
+    m[1].metric(T("m_kept", V=len(f.kept)), f"{int(f.kept.sum())}")
     m[2].metric(T("m_mass"), f"{float(f.probs0[f.kept].sum()):.3f}")
     m[3].metric(T("m_h0"), f"{f.h0:.2f}")
     m[4].metric(T("m_h"), f"{f.h:.2f}")
