@@ -60,9 +60,13 @@ def shape_flow(labels: Sequence[str], shapes: Sequence[Sequence[int]], symbols: 
                      range=[0, 4], side="top", zeroline=False, showgrid=False)
     fig.update_yaxes(tickvals=list(range(n)), ticktext=list(labels), autorange="reversed",
                      showgrid=False, zeroline=False, tickfont={"size": 13})
-    style(fig, title, height=int(200 + 30 * n))
+    # The legend (one line per symbol) sits in a bottom margin sized for it, anchored to the
+    # figure's bottom edge: placed under the plot area it left ~250 px of blank space above it.
+    legend_h = 22 * len(by_symbol) + 30
+    style(fig, title, height=int(120 + 30 * n + legend_h))
     longest = max((len(t) for t in labels), default=10)
-    fig.update_layout(legend={"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top", "font": {"size": 13}},
-                      margin={"l": min(420, 40 + 8 * longest), "r": 20, "t": 100, "b": 110},
+    fig.update_layout(legend={"orientation": "v", "x": 0, "y": 0, "yref": "container", "yanchor": "bottom",
+                              "font": {"size": 13}},
+                      margin={"l": min(420, 40 + 8 * longest), "r": 20, "t": 100, "b": legend_h},
                       uniformtext={"minsize": 10, "mode": "show"})
     return fig

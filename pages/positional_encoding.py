@@ -72,9 +72,11 @@ if section == "heatmap":
         with left:
             plot.show(sin_fig, "heatmap")
         with right:
-            plot.show(plot.call(F.pe_heatmap, table[:length], title=T("learned_title", name=name), x_title=dim_t,
-                                y_title=pos_t, value=T("value")), "learned")
+            plot.show(plot.call(F.pe_heatmap, table[:length], title=T("learned_title", n=min(length, len(table))),
+                                x_title=dim_t, y_title=pos_t, value=T("value")), "learned")
         st.caption(T("learned_caption"))
+        if length > len(table):
+            st.caption(T("learned_rows", name=shell.md_plain(name), n=len(table), length=length))
 
 elif section == "curves":
     st.markdown(T("exp_curves"))
