@@ -9,6 +9,7 @@ from fsrs import Rating
 
 from questions.schema import TOPICS
 from study import export, personal, scoring
+from study import grade as grading
 from study import scheduler as sched
 from study.store import StoreError
 from ui import profile, state
@@ -171,7 +172,13 @@ else:
     answer_key = f"fc:ans:{current}"
     typed = str(st.session_state.get(answer_key) or "") if self_check else ""
     score = scoring.score_answer(typed, card.keywords.get(lang)) if revealed and typed.strip() else None
-    suggested = score.suggested_rating if score else None
+    verdict = grading.grade(card, typed, lang) if score is not None else None
+    if verdict is not None and verdict.has_rubric:  # issue 19: the learner's ticks set the rating
+        ticked = [st.session_state.get(f"fc:pt:{current}:{p['id']}", p["hit"]) for p in verdict.points]
+        kept = st.session_state.get(f"fc:mis:{current}", bool(verdict.misconceptions))
+        suggested = grading.confirmed_rating(len(ticked), sum(ticked), bool(kept))
+    else:
+        suggested = score.suggested_rating if score else None
     with st.container(border=True):
         # the question, then the actions right under it (visible without scrolling past a long answer)
         st.markdown(f"#### {card.question.get(lang)}")
@@ -199,7 +206,24 @@ else:
                            type="primary" if suggested == int(rating) else "secondary")
             if mode == "cram":
                 st.caption(t("cram_no_schedule"))
-            if score is not None:
+            if verdict is not None and verdict.has_rubric:
+                with st.container(border=True):
+                    st.markdown(f"**{t('verdict_' + verdict.verdict)}** · "
+                                f"{t('suggest', rating=t('rate_' + RATING_NAMES[Rating(suggested)]))}")
+                    if verdict.keyword_list:
+                        st.caption(t("verdict_list"))
+                    for m in verdict.misconceptions:
+                        st.error(f"{t('misconception')} {shell.md_plain(m['claim'])}  \n{shell.md_plain(m['message'])}",
+                                 icon=":material/report:")
+                    st.markdown(t("confirm_points"))
+                    for p in verdict.points:
+                        st.checkbox(shell.md_plain(p["text"]), value=p["hit"], key=f"fc:pt:{current}:{p['id']}")
+                    if verdict.misconceptions:
+                        st.checkbox(t("mis_kept"), value=True, key=f"fc:mis:{current}")
+                    with st.expander(t("your_answer")):
+                        st.text(typed)  # the learner's text: plain text, never Markdown / HTML
+                    st.caption(t("rubric_rule"))
+            elif score is not None:
                 with st.container(border=True):
                     rating_name = t("rate_" + RATING_NAMES[Rating(score.suggested_rating)])
                     st.markdown(f"**{t('coverage', pct=score.percent)}** · {t('suggest', rating=rating_name)}")

@@ -10,6 +10,7 @@ from fsrs import Rating
 from drills import registry as drill_registry
 from drills import sandbox
 from questions.schema import TOPICS
+from study import grade as grading
 from study import interview as iv
 from study import personal
 from study import scheduler as sched
@@ -73,6 +74,7 @@ def _submit(timed_out: bool = False) -> None:
     elapsed = min(time.time() - s["q_started"], float(s["seconds"]))
     s["answers"].append(iv.Answer(qid, text, round(elapsed, 1), timed_out, idx in s["audio"], cov, hit, missed,
                                   confidence=st.session_state.get(f"iv:conf:{idx}")))
+    s["answers"][-1].apply_suggestion(iv.suggest(deck.by_id[qid], text, lang))  # issue 19: pre-ticks only
     s["phase"] = "review"
 
 
@@ -80,6 +82,9 @@ def _grade(value: int) -> None:
     s = st.session_state[S]
     ans = s["answers"][s["idx"]]
     ans.self_grade = value
+    if ans.rubric:  # the points the learner ticked (pre-ticked from the suggestion)
+        ans.confirmed = [p["id"] for p in ans.rubric
+                         if st.session_state.get(f"iv:pt:{s['idx']}:{p['id']}", p["id"] in ans.suggested)]
     s["fu_queue"] = iv.followups_due(deck.by_id[ans.question_id], ans.text, lang)
     if s["fu_queue"]:
         _next_followup(s)
@@ -267,6 +272,21 @@ elif s["phase"] == "review":
         st.markdown(f"**{t('reference')}**")
         with st.container(border=True, height=420):
             render_card(card, lang, key_prefix=f"iv-{idx}", show_question=False)
+    confirmed_value = None
+    if ans.rubric:  # issue 19: the suggestion pre-ticks; the learner's ticks set the grade
+        with st.container(border=True):
+            st.markdown(f"**{shell.t('flashcards.verdict_' + ans.verdict)}**")
+            for m in ans.misconceptions:
+                st.error(f"{shell.t('flashcards.misconception')} {shell.md_plain(m['claim'])}  \n"
+                         f"{shell.md_plain(m['message'])}", icon=":material/report:")
+            st.markdown(t("rubric_confirm"))
+            ticks = [st.checkbox(shell.md_plain(p["text"]), value=p["id"] in ans.suggested, key=f"iv:pt:{idx}:{p['id']}")
+                     for p in ans.rubric]
+            kept = st.checkbox(t("mis_kept"), value=True, key=f"iv:mis:{idx}") if ans.misconceptions else False
+            confirmed_value = grading.confirmed_rating(len(ticks), sum(ticks), kept)
+            st.button(t("confirm_grade", rating=shell.t(f"flashcards.rate_{dict(GRADES)[confirmed_value]}")),
+                      key="iv:confirm", on_click=_grade, args=(confirmed_value,), type="primary",
+                      icon=":material/task_alt:")
     st.markdown(f"**{t('self_grade')}**")
     cols = st.columns(4)
     for col, (value, name) in zip(cols, GRADES, strict=True):
@@ -371,12 +391,24 @@ else:
         [{"#": r["n"], t("col_question"): deck.by_id[r["question_id"]].question.get(lang),
           t("col_score"): f"{round(100 * r['score'])}%", t("col_coverage"): f"{round(100 * r['coverage'])}%",
           t("col_grade"): grade_names.get(r["self_grade"], "—"),
+          t("col_points"): f"{r['points'][0]}/{r['points'][1]}" if r.get("points", [0, 0])[1] else "—",
           t("col_time"): mmss(r["seconds"]) + (" ⏱" if r["timed_out"] else ""),
           t("col_confidence"): t(f"conf_{r['confidence']}") if r.get("confidence") else "—",
           t("col_followups"): len(r.get("followups", [])),
           t("conf_wrong_flag"): "⚠" if r["question_id"] in summary.confident_wrong else ""}
          for r in summary.rows],
         hide_index=True, width="stretch")
+    with st.expander(t("rubric_title"), expanded=True, icon=":material/checklist:"):  # issue 19
+        for i, a in enumerate(answers):
+            if not a.rubric:
+                continue
+            mine = set(a.confirmed if a.confirmed is not None else a.suggested)
+            st.markdown(f"**{i + 1}. {deck.by_id[a.question_id].question.get(lang)}** · "
+                        f"{shell.t('flashcards.verdict_' + a.verdict).split(' —')[0].split(' ——')[0]}")
+            st.markdown("\n".join(f"- {'✅' if p['id'] in mine else '⬜'} {shell.md_plain(p['text'])}" for p in a.rubric))
+            for m in a.misconceptions:
+                st.markdown(f":red[{shell.t('flashcards.misconception')} {shell.md_plain(m['claim'])}] — "
+                            f"{shell.md_plain(m['message'])}")
     if summary.confident_wrong:
         st.error(t("conf_wrong_summary") + "\n\n" + "\n".join(
             f"- {shell.md_plain(deck.by_id[q].question.get(lang))}" for q in summary.confident_wrong),

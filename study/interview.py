@@ -16,6 +16,7 @@ from datetime import datetime
 
 import i18n
 from questions.schema import TOPICS, Card
+from study import grade as grading
 from study.scoring import score_answer
 
 GRADE_VALUE = {1: 0.0, 2: 0.4, 3: 0.8, 4: 1.0}
@@ -121,6 +122,19 @@ class Answer:
     self_grade: int | None = None
     confidence: int | None = None          # 1..4, given BEFORE the reveal (CONFIDENCE)
     followups: list[FollowupAnswer] = field(default_factory=list)
+    # issue 19: the rubric grader's suggestion and the learner's confirmation
+    verdict: str | None = None                                  # good | partial | poor | unsure (None: no rubric)
+    rubric: list[dict] = field(default_factory=list)            # [{"id", "text"}] of the card's key points
+    suggested: list[str] = field(default_factory=list)          # point ids the grader found
+    misconceptions: list[dict] = field(default_factory=list)    # [{"id", "claim", "message"}] detected
+    confirmed: list[str] | None = None                          # point ids the learner ticked
+
+    @property
+    def point_share(self) -> float:
+        """The share of rubric points the learner confirmed (keyword coverage when no rubric/confirmation)."""
+        if self.rubric and self.confirmed is not None:
+            return len(set(self.confirmed)) / len(self.rubric)
+        return self.coverage
 
     @property
     def confident_but_wrong(self) -> bool:
@@ -129,8 +143,22 @@ class Answer:
     @property
     def score(self) -> float:
         if self.self_grade is None:
-            return self.coverage
-        return 0.5 * self.coverage + 0.5 * GRADE_VALUE[self.self_grade]
+            return self.point_share
+        return 0.5 * self.point_share + 0.5 * GRADE_VALUE[self.self_grade]
+
+    def apply_suggestion(self, v: grading.Verdict) -> None:
+        """Store the grader's suggestion (the learner confirms later)."""
+        if not v.has_rubric:
+            return
+        self.verdict = v.verdict
+        self.rubric = [{"id": p["id"], "text": p["text"]} for p in v.points]
+        self.suggested = v.hit_ids
+        self.misconceptions = [dict(m) for m in v.misconceptions]
+
+
+def suggest(card: Card, text: str, lang: str) -> grading.Verdict:
+    """The rubric grader's suggestion (study/grade.py), the same function as the flashcards."""
+    return grading.grade(card, text, lang)
 
 
 def grade(card: Card, text: str, lang: str) -> tuple[float, list[str], list[str]]:
@@ -163,7 +191,9 @@ def summarize(answers: Sequence[Answer], cards: dict[str, Card], coding: CodingR
         rows.append({"n": i, "question_id": a.question_id, "topic": topic, "score": round(a.score, 3),
                      "coverage": round(a.coverage, 3), "self_grade": a.self_grade,
                      "seconds": round(a.seconds, 1), "timed_out": a.timed_out, "confidence": a.confidence,
-                     "confident_wrong": a.confident_but_wrong,
+                     "confident_wrong": a.confident_but_wrong, "verdict": a.verdict,
+                     "points": [len(set(a.confirmed if a.confirmed is not None else a.suggested)), len(a.rubric)],
+                     "misconceptions": [m["id"] for m in a.misconceptions],
                      "followups": [asdict(f) | {"confident_wrong": f.confident_but_wrong} for f in a.followups]})
     weak = sorted((t for t, v in per_topic.items() if sum(v) / len(v) < WEAK_BELOW),
                   key=lambda t: sum(per_topic[t]) / len(per_topic[t]))
@@ -185,6 +215,18 @@ def _fmt_seconds(s: float) -> str:
 
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in (text.strip() or "—").splitlines())
+
+
+def _rubric_lines(a: Answer, lang: str) -> list[str]:
+    """The rubric with the points the learner confirmed, and the misconceptions detected (issue 19)."""
+    if not a.rubric:
+        return []
+    mine = set(a.confirmed if a.confirmed is not None else a.suggested)
+    out = ["", f"**{i18n.t('interview.md_rubric', lang)}** ({i18n.t(f'flashcards.verdict_{a.verdict}', lang)})", ""]
+    out += [f"- [{'x' if p['id'] in mine else ' '}] {p['text']}" for p in a.rubric]
+    for m in a.misconceptions:
+        out.append(f"- {i18n.t('interview.md_misconception', lang)}: {m['claim']} — {m['message']}")
+    return out
 
 
 def to_markdown(summary: Summary, answers: Sequence[Answer], cards: dict[str, Card], lang: str,
@@ -222,7 +264,7 @@ def to_markdown(summary: Summary, answers: Sequence[Answer], cards: dict[str, Ca
             continue
         out += ["", f"## {i}. {card.question.get(lang)}", "", f"**{L('answer')}**", "", _quote(a.text), "",
                 f"{L('hit')}: {', '.join(a.hit) or L('none')}  ", f"{L('missed')}: {', '.join(a.missed) or L('none')}",
-                "", f"**{L('ref')}**", "", card.answer.get(lang).strip()]
+                *_rubric_lines(a, lang), "", f"**{L('ref')}**", "", card.answer.get(lang).strip()]
         if a.confidence is not None:
             out += ["", f"{L('confidence')}: {i18n.t(f'interview.conf_{a.confidence}', lang)}"
                     + (f" — **{L('conf_wrong')}**" if a.confident_but_wrong else "")]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from study import grade as grading
 from study import interview as iv
 from study import load_cards
 from study.store import SQLiteStore
@@ -100,9 +101,14 @@ def test_self_check_with_hostile_input(db: Path) -> None:
     at.text_area(key=f"fc:ans:{qid}").input(hostile[:10_000]).run()
     at.button(key="fc:reveal").click().run()
     assert not at.exception
-    cov = next(m.value for m in at.markdown if "Keyword coverage" in m.value)
-    pct = round(100 / len(card.keywords.en))
-    assert f"Keyword coverage {pct}%" in cov
+    if grading.rubric_for(qid) is None:  # a card without a rubric: keyword coverage as before
+        cov = next(m.value for m in at.markdown if "Keyword coverage" in m.value)
+        assert f"Keyword coverage {round(100 / len(card.keywords.en))}%" in cov
+    else:  # issue 19: a keyword in hostile text makes no point; the rubric is shown to confirm
+        sugg = [m.value for m in at.markdown if m.value.startswith("**Suggestion:")]
+        assert sugg and not sugg[0].startswith("**Suggestion: good")
+        assert len(at.checkbox) >= 3 and not any(c.value for c in at.checkbox)
+        assert at.button(key="fc:rate1").proto.type == "primary"   # no point ticked -> Again
     # the typed text is shown as plain text (st.text), not as Markdown/HTML
     assert any(t.value == hostile[:10_000] for t in at.text)
     assert not any("<script>" in m.value for m in at.markdown)
@@ -135,26 +141,37 @@ def test_mock_interview_end_to_end(db: Path) -> None:
         assert not at.exception
         cov = next(m.value for m in at.markdown if "Keyword coverage" in m.value)
         assert cov == ("**Keyword coverage 100%**" if i == 0 else "**Keyword coverage 0%**")
+        if grading.rubric_for(qid) is not None:  # issue 19: the keyword list is judged poor, nothing pre-ticked
+            sugg = [m.value for m in at.markdown if m.value.startswith("**Suggestion:")]
+            assert sugg and not sugg[0].startswith("**Suggestion: good")
         at.button(key=f"iv:grade{4 if i == 0 else 1}").click().run()
         while at.session_state["iv:session"]["phase"] == "followup":   # follow-ups (issue 17), if any fire
             at.button(key="iv:fu_submit").click().run()
             at.button(key="iv:fu_grade3").click().run()
     assert at.subheader[0].value == "Interview summary"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Mean score"] == "33%" and metrics["Answered"] == "3"   # (1.0 + 0 + 0) / 3
+    answers = at.session_state["iv:session"]["answers"]
+    # the first answer (the bare keyword list) graded Easy: its score counts the points the learner
+    # confirmed (none were pre-ticked) when the card has a rubric (issue 19), else keyword coverage
+    first = 0.5 * (0.0 if answers[0].rubric else 1.0) + 0.5
+    assert answers[0].score == first and answers[1].score == 0 == answers[2].score
+    assert metrics["Mean score"] == f"{round(100 * first / 3)}%" and metrics["Answered"] == "3"
     md_button = at.get("download_button")
     assert [b.label for b in md_button] == ["Export Markdown"]
     # history saved in the store
     store = SQLiteStore(db)
     me = store.profiles()[0]
     [rec] = store.interviews(me.id)
-    assert rec.summary["mean_score"] == pytest.approx(1 / 3, abs=1e-3)
-    assert rec.summary["suggested"] == ids[1:]
+    assert rec.summary["mean_score"] == pytest.approx(first / 3, abs=1e-3)
+    # the keyword-list answer with no confirmed point is weak too (issue 19), after the two zeros
+    assert rec.summary["suggested"] == ids[1:] + ([ids[0]] if first < iv.WEAK_BELOW else [])
     assert [a.answer_text for a in store.interview_answers(rec.id)][1] == "<script>x</script> 🙂"
     # the exported Markdown of that summary
     answers = at.session_state["iv:session"]["answers"]
     md = iv.to_markdown(iv.summarize(answers, deck.by_id), answers, deck.by_id, "en")
-    assert "| 1 |" in md and "| 100% | 100% | Easy |" in md and "| 0% | 0% | Again |" in md
+    assert "| 1 |" in md and f"| {round(100 * first)}% | 100% | Easy |" in md and "| 0% | 0% | Again |" in md
+    if answers[0].rubric:  # the rubric, with nothing confirmed, in the export
+        assert "Rubric (ticked = I confirmed I made the point)" in md and "- [ ] " in md
     # a new interview starts from the setup screen, with the history listed
     at.button(key="iv:new").click().run()
     assert at.button(key="iv:start") is not None and len(at.dataframe) == 1
