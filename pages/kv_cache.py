@@ -88,7 +88,7 @@ elif section == "timing":
     m1, m2, m3 = st.columns(3)
     m1.metric(T("m_cached", T=L[-1]), f"{c[-1]:.2f} ms")
     m2.metric(T("m_uncached", T=L[-1]), f"{u[-1]:.2f} ms")
-    m3.metric(T("speedup", T=L[-1], x=u[-1] / c[-1]), f"{u[-1] / c[-1]:.1f}×")
+    m3.metric(T("speedup", T=L[-1]), f"{u[-1] / c[-1]:.1f}×")
     plot.show(plot.call(F.timing_plot, L, c, u, title=T("timing_title"), x_title=T("timing_x"),
                         y_title=T("timing_y"), cached_label=T("with_cache"), uncached_label=T("without_cache")),
               "timing")
