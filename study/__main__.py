@@ -36,8 +36,8 @@ from study.store import (
     db_target,
     is_postgres_url,
     masked,
-    open_store,
 )
+from study.stores import open_store
 
 
 class Refused(Exception):

@@ -1,6 +1,6 @@
 """The progress store on PostgreSQL: one database that several app processes (or hosts) share.
 
-Chosen by `study.store.open_store` when $TIL_DB is a `postgresql://user:pass@host:port/db` (or
+Chosen by `study.stores.open_store` when $TIL_DB is a `postgresql://user:pass@host:port/db` (or
 `postgres://`) URL. Every method is `study.store.SQLStore`'s, i.e. the very SQL and row
 conversion the SQLite store runs; this module adds the connections, the schema and the faults.
 

@@ -346,20 +346,6 @@ def masked(target: str | Path) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
-def open_store(target: str | Path | None = None) -> ProgressStore:
-    """The progress store at `target` (default $TIL_DB): a PostgreSQL database for a
-    postgresql:// or postgres:// URL, else an SQLite file. Raises StoreError when it can't be used."""
-    target = db_target() if target is None else target
-    if not is_postgres_url(target):
-        return SQLiteStore(target)
-    try:
-        from study.pg_store import PostgresStore
-    except ImportError as exc:
-        raise StoreError(masked(target), f"needs the psycopg package ({exc}); run pip install -r requirements.txt",
-                         backend="postgres") from exc
-    return PostgresStore(str(target))
-
-
 def _utc(dt: datetime) -> datetime:
     """An aware UTC datetime (a naive one is taken as UTC)."""
     if dt.tzinfo is None:

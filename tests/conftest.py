@@ -94,8 +94,8 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture()
 def store(store_target: str):
-    """A fresh progress store of each backend (study.store.open_store), closed afterwards."""
-    from study.store import open_store
+    """A fresh progress store of each backend (study.stores.open_store), closed afterwards."""
+    from study.stores import open_store
 
     s = open_store(store_target)
     yield s

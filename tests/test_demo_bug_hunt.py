@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from demos import bug_hunt as B
 from model.decoder import BUGS
-from study.store import open_store
+from study.stores import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROMPT = "Q: What is attention?\nA: Attention"

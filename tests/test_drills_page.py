@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from drills.registry import get
-from study.store import open_store
+from study.stores import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 REF_LINE = "all-masked rows: NaN -> 0"          # a line of drills/refs/sdpa.py

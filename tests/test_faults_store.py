@@ -26,7 +26,8 @@ from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
 from study import scheduler as sched
-from study.store import InterviewAnswer, SQLiteStore, StoreError, StoreWriteError, is_postgres_url, open_store
+from study.store import InterviewAnswer, SQLiteStore, StoreError, StoreWriteError, is_postgres_url
+from study.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -347,7 +348,8 @@ def test_chmod_read_only_file(tmp_path: Path) -> None:
 BATCH_WRITER = r"""
 import sys
 from datetime import datetime, timezone
-from study.store import InterviewAnswer, open_store
+from study.store import InterviewAnswer
+from study.stores import open_store
 store = open_store(sys.argv[1])
 me = store.get_or_create_profile("victim")
 for i in range(100_000):

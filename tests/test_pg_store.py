@@ -27,8 +27,8 @@ from study.store import (
     db_target,
     is_postgres_url,
     masked,
-    open_store,
 )
+from study.stores import open_store
 from tests.pgserver import PASSWORD, PgServer, start_server
 from tests.test_faults_store import open_page, rate_current
 

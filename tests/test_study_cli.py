@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from study.__main__ import COMMANDS, main
-from study.store import open_store
+from study.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

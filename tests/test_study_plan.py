@@ -14,7 +14,8 @@ from study import personal
 from study import plan as planner
 from study import scheduler as sched
 from study.__main__ import main
-from study.store import CardState, open_store
+from study.store import CardState
+from study.stores import open_store
 
 TODAY = date(2026, 3, 1)
 BANK = load_bank()

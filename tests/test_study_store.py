@@ -30,8 +30,8 @@ from study.store import (
     SQLiteStore,
     StoreError,
     db_path,
-    open_store,
 )
+from study.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,7 +168,7 @@ WRITER = r"""
 import sys
 from fsrs import Rating
 from study import scheduler as sched
-from study.store import open_store
+from study.stores import open_store
 store = open_store(sys.argv[1])
 me = store.get_or_create_profile(sys.argv[2])
 s = sched.make_scheduler()

@@ -2,7 +2,7 @@
 
 Pages call `learner()`: it returns the session's learner and shows the sidebar controls. The
 store is opened once per process and per $TIL_DB (an SQLite file, or a PostgreSQL URL:
-`study.store.open_store`); a corrupt or foreign file or database, or an unreachable server,
+`study.stores.open_store`); a corrupt or foreign file or database, or an unreachable server,
 stops the page with a clear message (passwords masked) and is never overwritten.
 
 Identity (docs/SECURITY.md):
@@ -27,7 +27,8 @@ import streamlit as st
 from questions.markdown_check import judge
 from study import Deck, with_imported
 from study import identity as ident
-from study.store import BadName, Profile, ProgressStore, StoreError, db_target, masked, open_store, set_active
+from study.store import BadName, Profile, ProgressStore, StoreError, db_target, masked, set_active
+from study.stores import open_store
 from ui import shell
 from ui.cards import get_bank
 from ui.store_faults import fault_reason as fault_reason  # re-exported: pages use profile.fault_reason
