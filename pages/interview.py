@@ -397,7 +397,8 @@ else:
           t("col_followups"): len(r.get("followups", [])),
           t("conf_wrong_flag"): "⚠" if r["question_id"] in summary.confident_wrong else ""}
          for r in summary.rows],
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch",
+        column_config={t("col_question"): st.column_config.TextColumn(width="large")})
     with st.expander(t("rubric_title"), expanded=True, icon=":material/checklist:"):  # issue 19
         for i, a in enumerate(answers):
             if not a.rubric:

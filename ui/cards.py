@@ -182,19 +182,22 @@ def render_card(card: Card, lang: str, *, key_prefix: str, show_answer: bool = T
     meta = (f":violet-badge[{topic_label(card.topic, lang)}] "
             f":orange-badge[{stars(card.difficulty)} {difficulty_label(card.difficulty)}] "
             f":gray-badge[{source_label(card.source)}]")
-    cols = st.columns([6, 1], vertical_alignment="center")
-    cols[0].markdown(meta)
     store = bookmark_store()
     starred = store.is_bookmarked(card.id)
-    cols[1].button(
-        shell.t("bank.bookmarked" if starred else "bank.bookmark"),
-        key=f"{key}:star",
-        icon=":material/star:" if starred else ":material/star_border:",
-        type="tertiary",
-        on_click=_toggle_bookmark,
-        args=(store, card.id),
-        help=shell.t("bank.bookmark_help"),
-    )
+    # one row: the badges take what is left after the bookmark button's own width (a fixed
+    # 1/7 column cut "收藏" to "收.." in narrow containers such as the mock interview's)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(meta, width="stretch")
+        st.button(
+            shell.t("bank.bookmarked" if starred else "bank.bookmark"),
+            key=f"{key}:star",
+            icon=":material/star:" if starred else ":material/star_border:",
+            type="tertiary",
+            on_click=_toggle_bookmark,
+            args=(store, card.id),
+            help=shell.t("bank.bookmark_help"),
+            width="content",
+        )
     if show_answer:
         st.markdown(card.answer.get(lang))
         groups = card.keywords.get(lang)
