@@ -10,6 +10,7 @@
 #   chromium         the real-browser tests (Playwright drives /usr/bin/chromium; no browser download)
 #   fonts-noto-cjk   Chinese glyphs in screenshots
 #   postgresql       the PostgreSQL progress-store tests start a throwaway server of their own
+# and axe-core (npm, into tests/axe/node_modules) for the accessibility test when npm is there.
 # On a 2-core machine the whole suite takes about 8-10 minutes after a first install of 1-2 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,14 @@ if [ "$QUICK" -eq 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}" >/dev/null \
       || { echo "apt-get install ${APT[*]} failed"; exit 1; }
+  fi
+  if [ ! -d tests/axe/node_modules/axe-core ]; then
+    if command -v npm >/dev/null; then
+      echo "Installing axe-core for the accessibility test (npm install --prefix tests/axe)..."
+      npm install --prefix tests/axe --no-audit --no-fund --silent || echo "npm install failed: the accessibility test will be skipped"
+    else
+      echo "npm is missing: the accessibility test (tests/test_browser_a11y.py) will be skipped"
+    fi
   fi
   "$PY" -m pytest "${ARGS[@]}"
 else
