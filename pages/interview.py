@@ -393,9 +393,9 @@ else:
           t("col_grade"): grade_names.get(r["self_grade"], "—"),
           t("col_points"): f"{r['points'][0]}/{r['points'][1]}" if r.get("points", [0, 0])[1] else "—",
           t("col_time"): mmss(r["seconds"]) + (" ⏱" if r["timed_out"] else ""),
-          t("col_confidence"): t(f"conf_{r['confidence']}") if r.get("confidence") else "—",
-          t("col_followups"): len(r.get("followups", [])),
-          t("conf_wrong_flag"): "⚠" if r["question_id"] in summary.confident_wrong else ""}
+          t("col_confidence"): (t(f"conf_{r['confidence']}") if r.get("confidence") else "—")
+          + (" ⚠" if r["question_id"] in summary.confident_wrong else ""),   # confident but wrong
+          t("col_followups"): len(r.get("followups", []))}
          for r in summary.rows],
         hide_index=True, width="stretch",
         column_config={t("col_question"): st.column_config.TextColumn(width="large")})
