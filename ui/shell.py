@@ -81,6 +81,10 @@ _BASE_CSS = """
 /* The main area is focusable (tabindex=0) so the arrow keys scroll it; a click on blank space
    followed by a key (lessons: arrow keys turn steps) drew a thick frame around the whole page. */
 [data-testid="stMain"]:focus, [data-testid="stMain"]:focus-visible { outline: none !important; }
+/* Narrow main areas (800 px screen with the sidebar open: ~450 px): columns wrap onto a new row
+   instead of shrinking to a character a line (home's five entry cards, rows of metrics). */
+[data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stMain"] [data-testid="stColumn"] { min-width: min(9rem, 100%); }
 /* Captions: the theme's faded text (about 3.9:1 on our background) is below WCAG AA's 4.5:1. */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #555c69 !important; }
 /* Chinese metric values (a number and a unit): digits and characters from one font, not two. */
