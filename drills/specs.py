@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from drills import inmodel, registry
-from drills.grade import B, Case, Ctx, LearnerError, Spec, explain_exception
+from drills.checks import B, Case, Ctx, LearnerError, Spec, explain_exception
 from model import decoder as dec
 from model.transformer import (
     MultiHeadAttention,
