@@ -33,7 +33,8 @@ def attention_heatmap(weights: np.ndarray, x_labels: Sequence[str], y_labels: Se
         hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
         colorbar={"title": {"text": "α"}}))
     fig.update_xaxes(title_text=x_title, side="top", type="category")
-    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
+    # a gap between the row labels ("我 → I") and the first column: they touched the cells
+    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category", ticklabelstandoff=8)
     return _top_axis_room(style(fig, title, height=height))
 
 
@@ -54,7 +55,7 @@ def mask_heatmap(mask: np.ndarray, labels: Sequence[str], *, title: str, x_title
         text=[[allowed if v else blocked for v in row] for row in m],
         hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>%{{text}}<extra></extra>"))
     fig.update_xaxes(title_text=x_title, side="top", type="category")
-    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
+    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category", ticklabelstandoff=8)
     return _top_axis_room(style(fig, title, height=height))
 
 

@@ -68,7 +68,7 @@ else:
             st.markdown(f"**{T('merges_so_far')}**")
             st.dataframe({T("col_step"): list(range(1, s + 1)), T("col_pair"): [show_pair(x.pair) for x in bpe[:s]],
                           T("col_new"): [x.new for x in bpe[:s]], T("col_count"): [x.count for x in bpe[:s]]},
-                         hide_index=True, height=min(420, 38 + 35 * s))
+                         hide_index=True)  # height "auto": a computed 38 + 35 * rows clipped the last row
         st.markdown(f"**{T('vocab_after', s=s, n=len(cur.vocab))}**")
         st.markdown(chips(cur.vocab))
         st.markdown(f"**{T('splits_after')}**")
