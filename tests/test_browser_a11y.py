@@ -9,10 +9,12 @@ axe-core comes from `npm install --prefix tests/axe` (scripts/test.sh runs it wh
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import chromium, streamlit_server, wait_rendered
 from ui.nav import PAGES
@@ -57,7 +59,9 @@ def test_axe_every_page_both_languages(artifacts):
                 page.goto(f"{base}/{'' if spec.default else spec.id}?lang={lang}")
                 wait_rendered(page, timeout_ms=90000)
                 page.wait_for_function(_CHARTS_READY, timeout=60000)
-                page.wait_for_timeout(800)  # the shell's labelling observer runs 250 ms after a change
+                page.wait_for_timeout(800)
+                with contextlib.suppress(PlaywrightTimeout):  # a late rerun redraws: label again
+                    page.wait_for_function(_CHARTS_READY, timeout=10000)
                 assert page.evaluate("document.documentElement.lang") == ("zh-CN" if lang == "zh" else "en")
                 unlabeled += [(spec.id, lang) for role, label in page.evaluate(_CHARTS) if role != "figure" or not label]
                 page.add_script_tag(path=str(AXE))
