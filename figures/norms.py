@@ -42,11 +42,14 @@ def norm_cube(x: np.ndarray, groups: np.ndarray, highlight: int, *, title: str, 
     cells = np.stack([f.ravel(), t.ravel(), b.ravel()], axis=1).astype(float)
     hit = (groups.ravel() == highlight)
     fig = go.Figure()
-    for sel, color, opacity, name in ((~hit, "#9aa5b8", 0.13, other_label), (hit, PALETTE[1], 0.95, highlight_label)):
+    # The highlighted cubes are opaque: WebGL draws translucent triangles unsorted, and the 0.95
+    # red showed stripes and dark faces through each other; no specular/fresnel glints either.
+    for sel, color, opacity, name in ((~hit, "#9aa5b8", 0.13, other_label), (hit, PALETTE[1], 1.0, highlight_label)):
         xs, ys, zs, ii, jj, kk = _cubes(cells[sel])
         fig.add_trace(go.Mesh3d(x=xs, y=ys, z=zs, i=ii, j=jj, k=kk, color=color, opacity=opacity, flatshading=True,
                                 hoverinfo="skip", name=name, showlegend=True,
-                                lighting={"ambient": 0.7, "diffuse": 0.6}))
+                                lighting={"ambient": 0.75, "diffuse": 0.5, "specular": 0.0, "fresnel": 0.0,
+                                          "roughness": 1.0}))
     text = [f"{batch_label} {bb}<br>{position_label} {tt}<br>{feature_label} {ff}<br>{value_label} {v:.2f}"
             f"<br>{group_label} {g}" for bb, tt, ff, v, g in zip(b.ravel(), t.ravel(), f.ravel(), x.ravel(),
                                                                   groups.ravel(), strict=True)]
