@@ -71,7 +71,7 @@ def retention_line(days: Sequence[date], retained: Sequence[float], counts: Sequ
     fig.update_yaxes(title_text=y_title, range=[0, 105], ticksuffix="%")
     last = end or (max(days) if days else date.today())
     first = min([last - timedelta(days=span_days - 1), *days])
-    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d",
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d", ticklabelstandoff=8,
                      range=[(first - timedelta(days=1)).isoformat(), (last + timedelta(days=1)).isoformat()])
     return style(fig, title, height=360)
 
@@ -83,7 +83,7 @@ def forecast_bar(days: Sequence[date], counts: Sequence[int], *, title: str, x_t
         hovertemplate=f"%{{x}}<br>{y_title}: %{{y}}<extra></extra>", name=y_title,
     ))
     fig.update_yaxes(title_text=y_title, rangemode="tozero", dtick=1 if max([0, *counts]) <= 8 else None)
-    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d", ticklabelstandoff=8)
     return style(fig, title, height=360)
 
 
@@ -114,7 +114,7 @@ def retention_by_topic(series: Mapping[str, Sequence[tuple[date, float, int]]], 
             hovertemplate=f"{name}<br>%{{x}}<br>{y_title}: %{{y:.0f}}%<br>{hover_reviews}: %{{customdata}}<extra></extra>"))
     fig.add_hline(y=100 * target, line_dash="dot", line_color=PALETTE[6])
     fig.update_yaxes(title_text=y_title, range=[0, 105], ticksuffix="%")
-    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d", ticklabelstandoff=8)
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return style(fig, title, height=400)
 
@@ -132,7 +132,7 @@ def workload_lines(start: date, load: Mapping[float, Sequence[int]] | Sequence[t
             line={"width": 4 if on else 1.5, "color": PALETTE[1] if on else None}, opacity=1 if on else 0.55,
             hovertemplate=f"%{{x}}<br>{retention_label} {round(100 * r)}%<br>{y_title}: %{{y}}<extra></extra>"))
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d", ticklabelstandoff=8)
     return style(fig, title, height=400)
 
 
@@ -150,7 +150,7 @@ def plan_bars(days: Sequence[date], new: Sequence[int], reviews: Sequence[int], 
                   annotation_position="top left")
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.25})
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d")
+    fig.update_xaxes(title_text=x_title, type="date", tickformat="%m-%d", ticklabelstandoff=8)
     return style(fig, title, height=380)
 
 
