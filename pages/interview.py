@@ -406,7 +406,7 @@ else:
             mine = set(a.confirmed if a.confirmed is not None else a.suggested)
             st.markdown(f"**{i + 1}. {deck.by_id[a.question_id].question.get(lang)}** · "
                         f"{shell.t('flashcards.verdict_' + a.verdict).split(' —')[0].split(' ——')[0]}")
-            st.markdown("\n".join(f"- {'✅' if p['id'] in mine else '⬜'} {shell.md_plain(p['text'])}" for p in a.rubric))
+            st.markdown("\n".join(f"- {':material/check_box:' if p['id'] in mine else ':material/check_box_outline_blank:'} {shell.md_plain(p['text'])}" for p in a.rubric))
             for m in a.misconceptions:
                 st.markdown(f":red[{shell.t('flashcards.misconception')} {shell.md_plain(m['claim'])}] — "
                             f"{shell.md_plain(m['message'])}")

@@ -68,7 +68,7 @@ def test_keyboard_review_and_screenshots(tmp_path: Path, artifacts: Path) -> Non
         page.wait_for_timeout(500)
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("Space")
-        page.get_by_text("关键词覆盖").first.wait_for(timeout=20000)
+        page.get_by_text("确认你说到的要点").first.wait_for(timeout=20000)   # the rubric (issue 19)
         assert page.locator("script", has_text="alert(1)").count() == 0
         page.screenshot(path=str(shots / "study-flashcards-selfcheck-zh.png"), full_page=True)
 
