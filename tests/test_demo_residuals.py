@@ -204,3 +204,26 @@ def test_page_bad_depth_param_falls_back():
     at = _render("en", section="depth", depth="999")
     assert not at.exception
     assert at.slider[0].value == R.DEPTH_DEFAULT
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_zero_sublayers_give_identity_pre_ln_and_layernorm_post_ln(norm_first):
+    """lesson norms-and-residuals step 8: with every sub-layer outputting 0, a Pre-LN layer is the
+    identity, a Post-LN layer gives LN(x) (the LayerNorm after the sum remains)."""
+    import torch
+
+    from model.transformer import EncoderLayer
+
+    layer = EncoderLayer(R.ln_config(1, norm_first)).eval()
+    with torch.no_grad():
+        for lin in (layer.self_attn.W_o, layer.ffn.W_2):
+            lin.weight.zero_()
+            lin.bias.zero_()
+        x = 3.0 + 2.0 * torch.randn(2, 5, layer.self_attn.W_o.in_features)
+        y = layer(x)
+        ln_x = torch.nn.functional.layer_norm(x, x.shape[-1:])
+    if norm_first:
+        torch.testing.assert_close(y, x)
+    else:
+        torch.testing.assert_close(y, ln_x, rtol=1e-4, atol=1e-4)
+        assert not torch.allclose(y, x, atol=0.1)
