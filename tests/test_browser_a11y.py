@@ -61,7 +61,7 @@ def test_axe_every_page_both_languages(artifacts):
                 page.wait_for_function(_CHARTS_READY, timeout=60000)
                 page.wait_for_timeout(800)
                 with contextlib.suppress(PlaywrightTimeout):  # a late rerun redraws: label again
-                    page.wait_for_function(_CHARTS_READY, timeout=10000)
+                    page.wait_for_function(_CHARTS_READY, timeout=20000)
                 assert page.evaluate("document.documentElement.lang") == ("zh-CN" if lang == "zh" else "en")
                 unlabeled += [(spec.id, lang) for role, label in page.evaluate(_CHARTS) if role != "figure" or not label]
                 page.add_script_tag(path=str(AXE))

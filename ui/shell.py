@@ -89,6 +89,9 @@ _BASE_CSS = """
    AA's 4.5:1); a grey that passes (5.6:1 on the page, 5.1:1 on the sidebar grey) at full opacity. */
 [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5f6673 !important; }
 [data-testid="stCaptionContainer"] p { color: #5f6673 !important; }
+/* A button's keyboard-shortcut hint (flashcards: "Space") is drawn at opacity 0.6: white on our
+   primary blue then fails contrast (axe); at full opacity it is 6:1. */
+kbd[aria-label^="Shortcut"] { opacity: 1 !important; }
 /* Chinese metric values (a number and a unit): digits and characters from one font, not two. */
 :lang(zh) [data-testid="stMetricValue"] {
   font-family: "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; }
