@@ -200,8 +200,13 @@ def test_page_depth_metrics_follow_slider():
     assert shown[t("residuals.metric_residual", "en")] == f"{c['residual'][19]:.2e}"
 
 
-def test_page_bad_depth_param_falls_back():
+def test_page_bad_depth_param_is_clamped():
+    """Out of range is clamped to the slider's end (one clamping path, ui.state.from_url); not a number
+    falls back to the default."""
     at = _render("en", section="depth", depth="999")
+    assert not at.exception
+    assert at.slider[0].value == at.slider[0].max
+    at = _render("en", section="depth", depth="deep")
     assert not at.exception
     assert at.slider[0].value == R.DEPTH_DEFAULT
 

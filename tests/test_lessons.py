@@ -12,6 +12,7 @@ import lessons
 from i18n import t
 from questions.bank import load_bank
 from questions.schema import DEMO_SECTIONS
+from ui.shell import md_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -171,7 +172,7 @@ def test_bad_step_and_unknown_lesson() -> None:
     at = open_page("en", lesson="attention-in-20-minutes", step="abc")
     assert counter(at) == f"1 / {len(lesson)}"
     at = open_page("en", lesson="no-such-lesson")
-    assert at.warning[0].value == t("lessons.not_found", "en", id="no-such-lesson")
+    assert at.warning[0].value == t("lessons.not_found", "en", id=md_plain("no-such-lesson"))  # URL text escaped
     assert [x.value for x in at.title] == [t("common.page_lessons", "en")]
 
 
