@@ -14,7 +14,7 @@ misconceptions, one file per topic under `questions/rubrics/<topic>.yaml` (no St
 
 A pattern is terms joined by ` + ` (all in one clause), each term alternatives joined by `|`.
 The matching itself (clauses, negation, normalisation) is `study/grade.py`; the format and its
-rules are written down for rubric writers in docs (see `/tmp/rubric_spec.md` → docs/RUBRICS.md).
+rules are written down for rubric writers in docs/RUBRICS.md.
 
 `load_rubrics()` reads every file through the safe YAML loader and returns `{card_id: Rubric}`;
 `check_rubrics(bank)` returns the problems as `file:line: reason` (unknown card ids, a card in the
