@@ -37,7 +37,8 @@ _RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).v
     nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 300)}))}))"""
 # Plotly draws each chart after its element mounts (and a first run may rerun once): wait until
 # every chart has drawn and carries its label.
-_CHARTS_READY = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+_CHARTS_READY = """() => !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .every(el => el.querySelector('.js-plotly-plot .main-svg') && el.getAttribute('aria-label'))"""
 _CHARTS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(
     el => [el.getAttribute('role'), el.getAttribute('aria-label')])"""

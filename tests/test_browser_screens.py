@@ -25,7 +25,10 @@ WIDTHS = (1280, 1920, 800) if os.environ.get("TIL_SCREENS") == "full" else (1280
 HEIGHT = {1280: 800, 1920: 1080, 800: 900}
 
 # Plotly draws each chart into .main-svg after the element mounts: wait until every chart has one.
-_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+# Lazy elements (charts, dataframes, markdown with maths) show a skeleton until their code loads:
+# wait until none is left.
+_CHARTS_DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .every(el => el.querySelector('.js-plotly-plot .main-svg'))"""
 # The main area scrolls sideways when something is wider than it (a table, a chart, a long token).
 _OVERFLOW = """() => { const m = document.querySelector('[data-testid="stMain"]');
