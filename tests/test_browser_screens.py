@@ -81,5 +81,12 @@ def test_screenshot_pass(artifacts):
                     if overflow > 2:
                         problems.append(f"{width} {lang} {spec.id}: main area {overflow} px too wide")
                     shoot(page, out / str(width) / f"{spec.id}-{lang}.png", width)
+        # an unknown address: our page in the URL's language, not Streamlit's English dialog
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(f"{base}/no-such-page?lang=zh")
+        wait_rendered(page, timeout_ms=90000)
+        assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == t("common.not_found_title", "zh")
+        assert "Page not found" not in page.inner_text("body")
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
         assert not errors, errors
     assert not problems, "\n".join(problems)
