@@ -14,10 +14,12 @@ the split is stable while the bank grows.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 __all__ = ["CharTokenizer", "UNK", "card_documents", "is_heldout", "corpus", "perplexity",
            "random_windows"]
 
+CORPUS_FILE = Path(__file__).resolve().parent / "data" / "lm_corpus.json"
 UNK = "\ufffd"          # id 0: a character the tokenizer never saw in training
 
 
@@ -74,14 +77,19 @@ def is_heldout(card_id: str) -> bool:
 
 
 def corpus(bank=None, seed: int = 0) -> tuple[str, str]:
-    """(train text, held-out text). Documents of the training cards are shuffled (seeded); the
-    held-out ones are in bank order."""
+    """(train text, held-out text) from `bank` (anything with .cards), or by default from the
+    corpus snapshot shipped beside the checkpoints (model/data/lm_corpus.json, written from the
+    question bank by `python scripts/lm_corpus.py`): the model package reads data, it does not
+    import the bank. Documents of the training cards are shuffled (seeded); the held-out ones are
+    in bank order."""
     if bank is None:
-        from questions.bank import load_bank
-        bank = load_bank()
+        records = json.loads(CORPUS_FILE.read_text(encoding="utf-8"))
+        docs = [(r["id"], [r["en"], r["zh"]]) for r in records]
+    else:
+        docs = [(card.id, card_documents(card)) for card in bank.cards]
     train_docs, val_docs = [], []
-    for card in bank.cards:
-        (val_docs if is_heldout(card.id) else train_docs).extend(card_documents(card))
+    for card_id, pair in docs:
+        (val_docs if is_heldout(card_id) else train_docs).extend(pair)
     random.Random(seed).shuffle(train_docs)
     return "".join(train_docs), "".join(val_docs)
 
