@@ -58,7 +58,8 @@ def shape_flow(labels: Sequence[str], shapes: Sequence[Sequence[int]], symbols: 
     fig.update_layout(barmode="overlay", bargap=0.25)
     fig.update_xaxes(title_text=dim_title, tickvals=[0.5, 1.5, 2.5, 3.5], ticktext=["0", "1", "2", "3"],
                      range=[0, 4], side="top", zeroline=False, showgrid=False)
-    fig.update_yaxes(tickvals=list(range(n)), ticktext=list(labels), autorange="reversed",
+    # an explicit range of exactly n rows, top to bottom (autorange left ~9 empty rows at the bottom)
+    fig.update_yaxes(tickvals=list(range(n)), ticktext=list(labels), range=[n - 0.5, -0.5],
                      showgrid=False, zeroline=False, tickfont={"size": 13})
     # The legend (one line per symbol) sits in a bottom margin sized for it, anchored to the
     # figure's bottom edge: placed under the plot area it left ~250 px of blank space above it.
