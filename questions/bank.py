@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, SequenceNode
 
+from questions import lint as checks
 from questions import safe_yaml
-from questions import validate as checks
 from questions.safe_yaml import locate_line, node_line
 from questions.schema import SOURCES, TOPICS, Card
 

@@ -175,7 +175,9 @@ def compose(text: str | bytes, limits: Limits = DEFAULT) -> Node | None:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = " ".join(x for x in (e.context, e.problem) if x)
-        raise YamlError(f"YAML syntax error: {what}", _line(mark)) from None
+        # libyaml places an error at the end of the stream one line past a last line that has no
+        # break ("{" -> line 2): never report a line the file does not have
+        raise YamlError(f"YAML syntax error: {what}", min(_line(mark), len(_BREAK.split(text)))) from None
     except yaml.reader.ReaderError as e:
         line = len(_BREAK.split(text[:e.position])) if isinstance(e.position, int) else 0
         raise YamlError(f"unacceptable character #x{e.character:04x} (control characters are not allowed)",

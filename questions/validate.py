@@ -1,4 +1,4 @@
-"""Checks of the question bank beyond the pydantic schema, and the `validate` command.
+"""The `validate` command of the question bank (the per-card lint is questions/lint.py).
 
 `python -m questions validate [--dir D]` loads the bank (questions/bank.py), prints one line per
 problem as `file:line: reason` and exits 1 when there is any; when green it prints the number of
@@ -12,55 +12,19 @@ that do not exist.
 """
 from __future__ import annotations
 
+import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from questions.schema import TOPICS, _balanced_dollars
-
-Loc = tuple[str | int, ...]
-
-
-def _strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*loc, str(k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, (*loc, i))
-
-
-def lint_card(raw: dict) -> list[tuple[Loc, str]]:
-    """Problems the schema lets through, as (location, message); [] when clean.
-
-    Runs on a card that already passed the schema: TODO anywhere (aliases, keywords, params…),
-    unbalanced `$` in aliases, empty alias phrases, a card listing itself as related.
-    """
-    out: list[tuple[Loc, str]] = []
-    for loc, text in _strings(raw):
-        if "TODO" in text:
-            out.append((loc, "contains TODO"))
-    aliases = raw.get("aliases") or {}
-    for lang in ("zh", "en"):
-        for i, text in enumerate(aliases.get(lang) or []):
-            loc = ("aliases", lang, i)
-            if not str(text).strip():
-                out.append((loc, "empty alias"))
-            elif not _balanced_dollars(str(text)):
-                out.append((loc, "unbalanced $ (LaTeX delimiters)"))
-    if raw.get("id") in (raw.get("related") or []):
-        out.append((("related",), "a card cannot be related to itself"))
-    return out
+from questions.bank import load_bank
+from questions.rubric import check_rubrics, rubrics_dir
+from questions.schema import TOPICS
 
 
 def _report_rubrics(bank, out: TextIO) -> int:  # noqa: ANN001 (questions.bank.Bank)
     """Print the rubric problems (questions/rubrics/, issue 19) and the cards without a rubric;
     return the number of errors (warnings do not count)."""
-    from questions.rubric import check_rubrics, rubrics_dir
-
     if not rubrics_dir(bank.directory).is_dir():
         return 0
     rs = check_rubrics(bank)
@@ -80,13 +44,14 @@ def _report_rubrics(bank, out: TextIO) -> int:  # noqa: ANN001 (questions.bank.B
 
 def report(directory: str | Path | None = None, out: TextIO = sys.stdout) -> int:
     """Print the problems (or the summary when green); return the exit code."""
-    from questions.bank import load_bank
-
     bank = load_bank(directory)
     if not bank.cards and not bank.problems:  # an empty or wrong folder is not a green bank
         print(f"{bank.directory}: no cards (no card files, or only empty ones)", file=out)
         return 1
-    rubric_errors = _report_rubrics(bank, out)
+    rubric_out = io.StringIO()
+    rubric_errors = _report_rubrics(bank, rubric_out)
+    if bank.problems or rubric_errors:
+        out.write(rubric_out.getvalue())
     if bank.problems:
         for p in bank.problems:
             print(str(p), file=out)
@@ -101,4 +66,5 @@ def report(directory: str | Path | None = None, out: TextIO = sys.stdout) -> int
     print(f"OK: {len(bank.cards)} cards in {bank.directory}", file=out)
     for topic, n in counts.items():
         print(f"  {topic:<{width}}  {n:>3}  {TOPICS[topic][0]}", file=out)
+    out.write(rubric_out.getvalue().rstrip("\n") + "\n" if rubric_out.getvalue() else "")
     return 0

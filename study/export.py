@@ -25,11 +25,11 @@ import genanki
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, SequenceNode
 
+from questions import lint as checks
 from questions import markdown_check, safe_yaml
-from questions import validate as checks
+from questions.lint import Loc, _strings
 from questions.safe_yaml import locate_line, node_line
 from questions.schema import TOPICS, Card
-from questions.validate import Loc, _strings
 
 ANKI_MODEL_ID = 1_607_392_319   # fixed forever: changing it makes Anki see a new note type
 ANKI_DECK_ID = 2_059_400_110    # fixed forever: the "Transformer Interview Lab" deck
