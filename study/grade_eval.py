@@ -114,7 +114,7 @@ def evaluate(path: str | Path | None = None) -> dict:
 
 def format_table(result: dict, misses: bool = False) -> str:
     lines = [f"{result['n']} answers over {result['cards']} cards; {result['references']} reference answers",
-             "", f"| rate | old (keyword coverage >= 80 %) | new (rubric grader) | target |", "|---|---|---|---|"]
+             "", "| rate | old (keyword coverage >= 80 %) | new (rubric grader) | target |", "|---|---|---|---|"]
     for key, target in result["targets"].items():
         lines.append(f"| {key} | {result['old'][key]:.1%} | {result['new'][key]:.1%} | {target} |")
     lines += ["", "| kind (judged good) | n | old | new |", "|---|---|---|---|"]
