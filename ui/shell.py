@@ -84,7 +84,7 @@ _BASE_CSS = """
 /* Narrow main areas (800 px screen with the sidebar open: ~450 px): columns wrap onto a new row
    instead of shrinking to a character a line (home's five entry cards, rows of metrics). */
 [data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-[data-testid="stMain"] [data-testid="stColumn"] { min-width: min(9rem, 100%); }
+[data-testid="stMain"] [data-testid="stColumn"] { min-width: min(8rem, 100%); }
 /* Captions: Streamlit fades them with opacity 0.6 (about 3.9:1 on our background, below WCAG
    AA's 4.5:1); a grey that passes (5.6:1 on the page, 5.1:1 on the sidebar grey) at full opacity. */
 [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5f6673 !important; }
