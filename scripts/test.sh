@@ -62,9 +62,10 @@ if [ "$QUICK" -eq 0 ]; then
       echo "npm is missing: the accessibility test (tests/test_browser_a11y.py) will be skipped"
     fi
   fi
-  "$PY" -m pytest "${ARGS[@]}"
+  # two workers, each taking whole files (module fixtures, servers and sandboxes stay per file)
+  "$PY" -m pytest -n 2 --dist loadfile "${ARGS[@]}"
 else
-  "$PY" -m pytest -m "not browser and not slow and not postgres" -n 2 -q "${ARGS[@]}"
+  "$PY" -m pytest -m "not browser and not slow and not postgres" -n 2 --dist loadfile -q "${ARGS[@]}"
 fi
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -29,8 +29,9 @@ The verdict is a suggestion only: the learner confirms the points (pages) and th
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -308,13 +309,37 @@ def compile_rubric(rubric: Rubric) -> CompiledRubric:
         tuple(tuple(compile_pattern(p) for p in mc.match.all()) for mc in rubric.misconceptions))
 
 
+class _LazyCompiled(Mapping):
+    """card id -> CompiledRubric, each compiled on first use: compiling all 165 rubrics' ~2,900
+    patterns takes seconds, and a page grades one card (the first self-check used to wait 6 s)."""
+
+    def __init__(self, rubrics: dict[str, Rubric]) -> None:
+        self._rubrics = rubrics
+        self._done: dict[str, CompiledRubric] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, card_id: str) -> CompiledRubric:
+        done = self._done.get(card_id)
+        if done is None:
+            compiled = compile_rubric(self._rubrics[card_id])
+            with self._lock:
+                done = self._done.setdefault(card_id, compiled)
+        return done
+
+    def __iter__(self):
+        return iter(self._rubrics)
+
+    def __len__(self) -> int:
+        return len(self._rubrics)
+
+
 @lru_cache(maxsize=4)
-def _compiled_all(key: tuple) -> dict[str, CompiledRubric]:
-    return {cid: compile_rubric(r) for cid, r in load_rubrics(key[0] or None).items()}
+def _compiled_all(key: tuple) -> Mapping[str, CompiledRubric]:
+    return _LazyCompiled(load_rubrics(key[0] or None))
 
 
-def compiled_rubrics(directory: str | None = None) -> dict[str, CompiledRubric]:
-    """Every rubric, compiled; re-read when a rubric file changes."""
+def compiled_rubrics(directory: str | None = None) -> Mapping[str, CompiledRubric]:
+    """Every rubric, compiled on first use; re-read when a rubric file changes."""
     return _compiled_all((directory, fingerprint(directory)))
 
 

@@ -177,9 +177,14 @@ def test_evaluate_json_last_line(capsys):
     evaluate.main(["--json", "--n", "300"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     data = json.loads(last)
-    assert set(data["tasks"]) == set(CHECKPOINTS) and "reverse-learned-pe" in data["tasks"]
+    from model.lm_train import LM_VARIANTS
+
+    assert set(data["tasks"]) == set(CHECKPOINTS) | set(LM_VARIANTS) and "reverse-learned-pe" in data["tasks"]
     assert data["tasks"]["reverse-learned-pe"]["task"] == "reverse"
-    assert all(v["n"] == 300 and v["exact_match"] >= 0.99 for v in data["tasks"].values())
+    seq2seq = {k: v for k, v in data["tasks"].items() if k in CHECKPOINTS}
+    assert all(v["n"] == 300 and v["exact_match"] >= 0.99 for v in seq2seq.values())
+    lms = {k: v for k, v in data["tasks"].items() if k in LM_VARIANTS}  # held-out perplexity per character
+    assert all(v["metric"] == "perplexity" and v["passed"] and v["value"] <= v["threshold"] for v in lms.values())
 
 
 def test_pe_page_shows_the_shipped_learned_pe():
