@@ -70,6 +70,9 @@ def chromium(locale: str = "en-US") -> Iterator[object]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
+        # CI runs two test workers on two cores: a page's first run (model loads, warm-ups) can take
+        # far longer than on an idle machine, so waits are generous (they end as soon as it is there)
+        context.set_default_timeout(90_000)
         try:
             yield context
         finally:
@@ -77,7 +80,7 @@ def chromium(locale: str = "en-US") -> Iterator[object]:
             browser.close()
 
 
-def wait_rendered(page, timeout_ms: int = 30000) -> None:
+def wait_rendered(page, timeout_ms: int = 90000) -> None:
     """Wait until Streamlit has finished the current script run."""
     page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
     page.wait_for_function(
