@@ -15,6 +15,7 @@ way a shared link would carry them). After every step the page must show:
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 
 import pytest
@@ -104,6 +105,12 @@ class Walker:
         self.settle()
 
     def check(self, step: str, *, literal: tuple[str, ...] = ()) -> dict:
+        deadline = time.time() + 60  # a loaded CI machine may still be drawing the section
+        while literal and time.time() < deadline:
+            text = self.page.inner_text("body").replace("\u2060", "")
+            if all(f in text for f in literal):
+                break
+            self.page.wait_for_timeout(500)
         state = self.page.evaluate(PROBE)
         bad = {k: v for k, v in state.items() if k != "text" and v}
         assert not bad, (step, bad)
