@@ -188,12 +188,17 @@ def test_a_dead_worker_is_replaced(pool):
     victim = pool.worker_pids()[0]
     assert victim
     os.kill(victim, 9)
-    results = [_check(pool, "def f(x):\n    return 2 * x\n", drill="double") for _ in range(3)]
-    assert all(r["passed"] for r in results), results
-    deadline = time.monotonic() + 60
+    # The job that meets the dead worker is retried once; on a loaded CI machine the replacement's
+    # start (torch import) can outlast that job's time limit, so it may come back as a clear
+    # sandbox failure, never a hang or a crash. Then the pool must be whole and serve again.
+    first = _check(pool, "def f(x):\n    return 2 * x\n", drill="double")
+    assert first["passed"] or any(str(c).startswith("sandbox.") for c in _codes(first)), first
+    deadline = time.monotonic() + 120
     while victim in pool.worker_pids() or None in pool.worker_pids():
         assert time.monotonic() < deadline, "worker not restarted"
         time.sleep(0.2)
+    results = [_check(pool, "def f(x):\n    return 2 * x\n", drill="double") for _ in range(3)]
+    assert all(r["passed"] for r in results), results
     _still_serves(pool)
 
 
