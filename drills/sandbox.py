@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_SOURCE = 100_000            # characters of learner code accepted
 START_TIMEOUT_S = 180.0         # a worker's torch import + warm-up + probe
 GRACE_S = 10.0                  # beyond a job's wall limit before the worker itself is presumed hung
+IDLE_CHECK_S = 1.0              # an idle worker thread looks this often whether its worker died (then restarts it)
 # /proc and /dev are not listed: a child reads only its own /proc/<pid> and a few global files
 # (drills/worker.py adds them), not other processes' command lines or /dev/shm.
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/sys")
@@ -287,7 +288,10 @@ class _Worker:
                     time.sleep(min(30, 2 ** failures))
                     continue
             self.failed = False
-            job = self.pool._jobs.get()
+            try:
+                job = self.pool._jobs.get(timeout=IDLE_CHECK_S)
+            except queue.Empty:
+                continue                             # idle: back to the top, which replaces a dead worker
             if job is None:
                 break
             if not self.alive():                     # died while idle (killed, OOM): replace it first

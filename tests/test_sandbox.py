@@ -184,7 +184,20 @@ def test_code_cannot_signal_its_worker(pool):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="flaky on a loaded 2-core CI: a dead worker is noticed only when a job reaches it (issue 13 note)")
+def test_a_dead_idle_worker_is_restarted_without_a_job(pool):
+    """A worker killed while idle (OOM killer, an operator) is replaced by its thread's idle
+    watch, before any job reaches it: the pool is whole again with no request in flight."""
+    victim = pool.worker_pids()[-1]
+    assert victim
+    os.kill(victim, 9)
+    deadline = time.monotonic() + 120
+    while victim in pool.worker_pids() or None in pool.worker_pids():
+        assert time.monotonic() < deadline, f"worker not restarted: {pool.worker_pids()}"
+        time.sleep(0.2)
+    assert all(_check(pool, "def f(x):\n    return 2 * x\n", drill="double")["passed"] for _ in range(2))
+
+
+@pytest.mark.slow
 def test_a_dead_worker_is_replaced(pool):
     victim = pool.worker_pids()[0]
     assert victim
