@@ -132,7 +132,14 @@ def padding_shift(pad_share: float, **kw) -> dict:
     }
 
 
-def padding_curve(shares: np.ndarray, **kw) -> dict[str, np.ndarray]:
+def padding_shares() -> np.ndarray:
+    """The padding shares of the page's curve: 0, 0.05, …, 0.95."""
+    return np.round(np.arange(0.0, 0.951, 0.05), 2)
+
+
+def padding_curve(shares: np.ndarray | None = None, **kw) -> dict[str, np.ndarray]:
+    """`padding_shift` at every share (default `padding_shares()`), one array per statistic."""
+    shares = padding_shares() if shares is None else shares
     rows = [padding_shift(float(s), **kw) for s in shares]
     return {k: np.array([r[k] for r in rows]) for k in
             ("pad_share", "bn_mean_shift", "bn_var_shift", "bn_out_shift", "ln_out_shift")}

@@ -1,13 +1,12 @@
 from ui import shell
 
 shell.page("norms")
-import numpy as np
 import streamlit as st
 
 from demos import norms as D
 from figures import norms as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "norms"
@@ -17,36 +16,6 @@ BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256]
 
 def T(key: str, **fmt) -> str:
     return shell.t(f"demo_norms.{key}", **fmt)
-
-
-@st.cache_data(show_spinner=False)
-def cube_data() -> np.ndarray:
-    return D.sample(*SHAPE, seed=0)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def normed(kind: str, groups: int) -> np.ndarray:
-    return D.apply(kind, cube_data(), groups)
-
-
-@st.cache_data(show_spinner=False)
-def padding_curve() -> dict:
-    return D.padding_curve(np.round(np.arange(0.0, 0.951, 0.05), 2))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def padding_at(share: float) -> dict:
-    return D.padding_shift(share)
-
-
-@st.cache_data(show_spinner=False)
-def noise() -> dict:
-    return D.batch_noise(BATCH_SIZES)
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def train_eval(steps: int) -> dict:
-    return D.train_eval(steps)
 
 
 st.markdown(T("intro"))
@@ -62,7 +31,7 @@ if section in ("axes", "stats"):
     if kind == "group":
         with c2:
             groups = state.select("groups", T("groups"), [1, 2, 4, 8], 2, widget="segmented")
-    x = cube_data()
+    x = compute.call(D.sample, *SHAPE, seed=0)
 
     if section == "axes":
         ids = D.group_ids(kind, x.shape, groups)
@@ -78,7 +47,7 @@ if section in ("axes", "stats"):
         st.caption(T("cube_hint"))
     else:
         st.markdown(T("exp_stats"))
-        y = normed(kind, groups)
+        y = compute.cached("normed", (kind, groups), lambda: D.apply(kind, x, groups), keep=32)
         kw = {"mean_title": T("mean"), "var_title": T("var"), "before_label": T("before"), "after_label": T("after")}
         plot.show(plot.call(F.stats_bars, [str(i) for i in range(SHAPE[2])], D.per_feature_stats(x),
                             D.per_feature_stats(y), title=f"{T(f'n_{kind}')} · {T('per_feature_title')}",
@@ -90,12 +59,12 @@ if section in ("axes", "stats"):
 elif section == "padding":
     st.markdown(T("exp_padding"))
     share = state.slider("pad", T("pad_share"), 0.0, 0.9, 0.3, step=0.05)
-    r = padding_at(round(float(share), 2))
+    r = compute.call(D.padding_shift, round(float(share), 2), keep=64)
     m1, m2 = st.columns(2)
     m1.metric(T("pad_metric_bn"), f"{r['bn_out_shift']:.3f}")
     m2.metric(T("pad_metric_ln"), f"{r['ln_out_shift']:.1e}" if r["ln_out_shift"] else "0")
     names = {"bn_mean_shift": T("pad_bn_mean"), "bn_out_shift": T("pad_bn_out"), "ln_out_shift": T("pad_ln_out")}
-    plot.show(plot.call(F.padding_plot, padding_curve(), r["pad_share"], title=T("pad_curve_title"), x_title=T("pad_share"),
+    plot.show(plot.call(F.padding_plot, compute.call(D.padding_curve), r["pad_share"], title=T("pad_curve_title"), x_title=T("pad_share"),
                         y_title=T("pad_y"), names=names), "padding_curve")
     plot.show(plot.call(F.mean_compare, [f"{feat_t} {i}" for i in range(len(r["bn_mean_real"]))], r["bn_mean_real"],
                         r["bn_mean_all"], title=T("pad_means_title", share=r["pad_share"]), x_title=feat_t,
@@ -105,7 +74,7 @@ elif section == "padding":
 elif section == "batch_noise":
     st.markdown(T("exp_batch_noise"))
     B = state.select("batch", T("batch_size"), BATCH_SIZES, 8, widget="segmented")
-    r = noise()
+    r = compute.call(D.batch_noise, tuple(BATCH_SIZES))
     plot.show(plot.call(F.noise_plot, r, B, title=T("noise_title"), x_title=T("noise_x"), y_title=T("noise_y"),
                         mean_label=T("noise_mean"), theory_label=T("noise_theory"), out_label=T("noise_out")),
            "noise")
@@ -116,7 +85,7 @@ elif section == "batch_noise":
 elif section == "train_eval":
     st.markdown(T("exp_train_eval"))
     steps = state.slider("steps", T("steps"), 0, 300, 20)
-    r = train_eval(steps)
+    r = compute.call(D.train_eval, steps, keep=128)
     m1, m2 = st.columns(2)
     m1.metric(T("te_bn_diff"), f"{r['bn_diff']:.3f}")
     m2.metric(T("te_ln_diff"), f"{r['ln_diff']:.1e}" if r["ln_diff"] else "0")

@@ -93,6 +93,15 @@ def test_padding_contaminates_bn_not_ln() -> None:
     assert norms.padding_shift(0.0)["bn_out_shift"] == 0.0
 
 
+def test_padding_curve_default_grid() -> None:
+    shares = norms.padding_shares()
+    assert len(shares) == 20 and shares[0] == 0.0 and shares[-1] == 0.95 and shares[3] == 0.15
+    r = norms.padding_curve()
+    np.testing.assert_array_equal(r["bn_out_shift"], norms.padding_curve(shares)["bn_out_shift"])
+    assert r["bn_out_shift"][0] == 0.0 and r["bn_out_shift"][10] == pytest.approx(norms.padding_shift(0.5)["bn_out_shift"])
+    assert np.all(r["ln_out_shift"] < 1e-12)
+
+
 def test_batch_noise_follows_sigma_over_sqrt_n() -> None:
     r = norms.batch_noise([2, 8, 32, 128], draws=3000)
     np.testing.assert_allclose(r["mean_std"], r["theory"], rtol=0.1)
