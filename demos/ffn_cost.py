@@ -77,6 +77,11 @@ def attention_matrix_bytes(n: np.ndarray | int, dtype: str = "fp32", heads: int 
     return n * n * BYTES[dtype] * heads * layers * batch
 
 
+def seq_grid(points: int, lo: int = 16, hi: int = 16384) -> np.ndarray:
+    """Sequence lengths for a log-x plot: `points` geometric steps from lo to hi, rounded, unique."""
+    return np.unique(np.round(np.geomspace(lo, hi, points)).astype(int))
+
+
 def human_bytes(b: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if b < 1024 or unit == "TiB":

@@ -1,13 +1,12 @@
 from ui import shell
 
 shell.page("ffn_cost")
-import numpy as np
 import streamlit as st
 
 from demos import ffn_cost as D
 from figures import ffn_cost as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "ffn_cost"
@@ -16,11 +15,6 @@ HEADS = [1, 2, 4, 8, 16, 32]
 
 def T(key: str, **fmt) -> str:
     return shell.t(f"demo_ffn.{key}", **fmt)
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def real_counts(d: int, d_ff: int, h: int) -> dict[str, int]:
-    return D.model_params(d, d_ff, 1, h)
 
 
 st.markdown(T("intro"))
@@ -53,7 +47,7 @@ if section == "ffn":
     plot.show(plot.cached("params", (d, d_ff, h), lambda: F.param_bars(
         [T("enc_layer"), T("dec_layer")], parts, title=T("params_title", d=d, d_ff=d_ff, h=h),
         y_title=T("params_y"))), "params")
-    real = real_counts(d, d_ff, h)
+    real = compute.call(D.model_params, d, d_ff, 1, h, keep=128)
     rows = [("MultiHeadAttention", attn, real["attn"]), ("PositionwiseFeedForward", ffn, real["ffn"]),
             ("EncoderLayer", enc, real["encoder_layer"]), ("DecoderLayer", dec, real["decoder_layer"])]
     ok = all(a == b for _, a, b in rows)
@@ -63,7 +57,7 @@ if section == "ffn":
 
 elif section == "flops":
     st.markdown(T("exp_flops"))
-    grid = np.unique(np.round(np.geomspace(16, 16384, 120)).astype(int))
+    grid = D.seq_grid(120)
     f = D.block_flops(grid, d, d_ff)
     parts = {T("f_proj"): f["proj_qkvo"], T("f_qk"): f["scores_qk"], T("f_av"): f["weights_v"],
              T("f_ffn"): f["ffn"], T("f_attn2"): f["scores_qk"] + f["weights_v"]}
@@ -91,7 +85,7 @@ elif section == "memory":
         L = state.slider("layers", T("layers"), 1, 48, 6)
     with c3:
         B = state.slider("batch", T("batch"), 1, 64, 1)
-    grid = np.unique(np.round(np.geomspace(16, 16384, 80)).astype(int))
+    grid = D.seq_grid(80)
     series = {T("mem_one_fp32"): D.attention_matrix_bytes(grid, "fp32"),
               T("mem_one_fp16"): D.attention_matrix_bytes(grid, "fp16"),
               T("mem_all_fp32"): D.attention_matrix_bytes(grid, "fp32", h, L, B),

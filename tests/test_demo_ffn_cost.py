@@ -94,6 +94,13 @@ def test_attention_memory() -> None:
     assert fc.human_bytes(512) == "512 B"
 
 
+def test_seq_grid() -> None:
+    g = fc.seq_grid(120)
+    assert g[0] == 16 and g[-1] == 16384 and g.dtype.kind == "i"
+    assert np.all(np.diff(g) > 0) and len(g) == 120            # no two steps round to the same length
+    assert list(fc.seq_grid(4)) == [16, 161, 1625, 16384]       # 16 · 1024^(k/3), rounded
+
+
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
