@@ -131,6 +131,12 @@ def rnn_dependence(T: int = 32, d: int = 16, gain: float = 0.9, seed: int = 0) -
     return _jacobian_norms(f, x)
 
 
+def dependence(gain: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, RNN dependence at `gain`, attention dependence), k = 0..T−1: the page's comparison."""
+    rnn = rnn_dependence(gain=gain)
+    return np.arange(len(rnn)), rnn, attention_dependence()
+
+
 @_one_thread()
 def attention_dependence(T: int = 32, d: int = 16, n_heads: int = 2, seed: int = 0) -> np.ndarray:
     """One causal self-attention layer of our model (MultiHeadAttention from a seeded

@@ -3,20 +3,14 @@ from ui import shell
 from ui.demo_footer import demo_footer
 
 shell.page("residuals")
-import numpy as np
 import streamlit as st
 
 from demos import residuals as R
 from figures import residuals as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 
 T_ = lambda key, **kw: shell.t(f"residuals.{key}", **kw)  # noqa: E731
-
-
-@st.cache_data(show_spinner=False)
-def _dependence(gain: float) -> tuple[np.ndarray, np.ndarray]:
-    return R.rnn_dependence(gain=gain), R.attention_dependence()
 
 
 def _fig(name: str, *args, **kwargs):
@@ -51,8 +45,7 @@ if section == "depth":
 elif section == "rnn_vs_attention":
     st.markdown(T_("rnn_md"))
     gain = state.select("gain", T_("gain_label"), list(R.RNN_GAINS), 0.9, widget="segmented")
-    rnn, attn = _dependence(gain)
-    k = np.arange(len(rnn))
+    k, rnn, attn = compute.call(R.dependence, gain)
     c1, c2 = st.columns(2)
     c1.metric(T_("metric_rnn_ratio"), f"{rnn[1] / rnn[20]:.1e}×")
     c2.metric(T_("metric_attn_ratio"), f"{attn[1] / attn[20]:.2f}×")

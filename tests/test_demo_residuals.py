@@ -83,6 +83,13 @@ def test_rnn_dependence_decays_attention_does_not():
     assert R.rnn_dependence(gain=0.5)[1] / R.rnn_dependence(gain=0.5)[20] > rnn[1] / rnn[20]
 
 
+def test_dependence_for_the_page():
+    k, rnn, attn = R.dependence(0.5)
+    assert list(k) == list(range(32))
+    np.testing.assert_array_equal(rnn, R.rnn_dependence(gain=0.5))
+    np.testing.assert_array_equal(attn, R.attention_dependence())
+
+
 def test_rnn_jacobian_matches_direct_autograd():
     """k = 1 entry against an explicit torch.autograd.functional.jacobian on a tiny RNN."""
     T, d, gain = 5, 3, 0.9
