@@ -45,6 +45,24 @@ def dot_by_distance(k: np.ndarray | int, d_model: int) -> np.ndarray:
     return np.cos(np.multiply.outer(k, frequencies(d_model))).sum(-1)
 
 
+def diagonal_spread(mat: np.ndarray) -> float:
+    """Largest max−min along any diagonal of a square matrix: 0 when entries depend only on q − p."""
+    return max(float(np.ptp(np.diagonal(mat, k))) for k in range(len(mat)))
+
+
+def closed_form_by_distance(length: int, d_model: int) -> np.ndarray:
+    """PE(0)·PE(k) for k < length: the closed form for even d, else row 0 of the dot matrix."""
+    if d_model % 2:
+        return dot_matrix(pe_table(length, d_model))[0]
+    return dot_by_distance(np.arange(length), d_model)
+
+
+def cosine_matrix(table: np.ndarray) -> np.ndarray:
+    """(L, L) cosine similarity of the rows of a (L, d) table (zero rows count as norm 1e-12)."""
+    unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    return unit @ unit.T
+
+
 def rotation_matrix(k: int, d_model: int) -> np.ndarray:
     """M_k (d, d) with PE(pos + k) = M_k · PE(pos): block-diagonal 2×2 rotations by k·ω_i.
 
@@ -65,6 +83,14 @@ def rotation_error(length: int, d_model: int, k: int) -> float:
     pe = pe_table(length, d_model)
     pred = pe[:-k] @ rotation_matrix(k, d_model).T
     return float(np.abs(pe[k:] - pred).max())
+
+
+def rotation_check(length: int, d_model: int, k: int) -> tuple[np.ndarray, float, float]:
+    """(M_k, error of PE(pos + k) = M_k·PE(pos), error of the wrong way round, PE(pos)ᵀ·M_k)."""
+    m = rotation_matrix(k, d_model)
+    table = pe_table(length, d_model)
+    wrong = float(np.abs(table[k:] - table[:-k] @ m).max())
+    return m, rotation_error(length, d_model, k), wrong
 
 
 def scale_stats(d_model: int, length: int = 16, seed: int = 0, vocab: int = 200) -> dict:
@@ -100,6 +126,22 @@ def scale_stats(d_model: int, length: int = 16, seed: int = 0, vocab: int = 200)
         "pe_share_scaled": norms(pos) ** 2 / (norms(scaled) ** 2 + norms(pos) ** 2),
         "pe_share_unscaled": norms(pos) ** 2 / (norms(raw) ** 2 + norms(pos) ** 2),
     }
+
+
+def checkpoint_files(directory: Path | None = None) -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    """(directory, (name, mtime_ns, size) of each *.pt in it): changes whenever a checkpoint that
+    `learned_pe_from_checkpoints` would read appears, changes or goes (a cache key for it)."""
+    directory = CHECKPOINT_DIR if directory is None else directory
+    if not directory.is_dir():
+        return str(directory), ()
+    files = []
+    for path in sorted(directory.glob("*.pt")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        files.append((path.name, st.st_mtime_ns, st.st_size))
+    return str(directory), tuple(files)
 
 
 def learned_pe_from_checkpoints(directory: Path | None = None) -> tuple[str, np.ndarray] | None:

@@ -1,14 +1,13 @@
 from ui import shell
 
 shell.page("positional_encoding")
-import numpy as np
 import streamlit as st
 
 from demos import positional_encoding as D
 from figures import positional_encoding as F
 from figures.style import PALETTE
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "positional_encoding"
@@ -18,32 +17,13 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"demo_pe.{key}", **fmt)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def pe_table(length: int, d: int) -> np.ndarray:
-    return D.pe_table(length, d)
+def pe_table(length: int, d: int):
+    return compute.call(D.pe_table, length, d, keep=16)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def dots(length: int, d: int) -> np.ndarray:
-    return D.dot_matrix(D.pe_table(length, d))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def rotation(length: int, d: int, k: int) -> tuple[np.ndarray, float, float]:
-    m = D.rotation_matrix(k, d)
-    table = D.pe_table(length, d)
-    wrong = float(np.abs(table[k:] - table[:-k] @ m).max())
-    return m, D.rotation_error(length, d, k), wrong
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def scale_stats(d: int) -> dict:
-    return D.scale_stats(d)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def learned() -> tuple[str, np.ndarray] | None:
-    return D.learned_pe_from_checkpoints()
+def learned():
+    """The first checkpoint's learned PE table, read again when the checkpoint files change."""
+    return compute.cached("learned", D.checkpoint_files(), D.learned_pe_from_checkpoints, keep=4)
 
 
 st.markdown(T("intro"))
@@ -100,8 +80,8 @@ elif section == "wavelengths":
 
 elif section == "similarity":
     st.markdown(T("exp_similarity"))
-    mat = dots(length, d)
-    spread = max(float(np.ptp(np.diagonal(mat, k))) for k in range(length))
+    mat = compute.cached("dots", (length, d), lambda: D.dot_matrix(D.pe_table(length, d)), keep=16)
+    spread = D.diagonal_spread(mat)
     st.metric(T("diag_spread"), f"{spread:.1e}")
     left, right = st.columns(2)
     with left:
@@ -109,7 +89,7 @@ elif section == "similarity":
                             value=T("sim_value")), "similarity")
     with right:
         anchors = [0, length // 4, length // 2]
-        closed = D.dot_by_distance(np.arange(length), d) if d % 2 == 0 else mat[0]
+        closed = compute.call(D.closed_form_by_distance, length, d, keep=16)
         plot.show(plot.call(F.dot_vs_distance, mat, anchors, closed,
                             title=T("dist_title"), x_title=T("distance"), y_title=T("sim_value"),
                             anchor_label=T("anchor"), formula_label=T("closed_form")), "distance")
@@ -117,10 +97,9 @@ elif section == "similarity":
     found = learned()
     if found is not None:            # the trained model's learned table: cosine similarity of positions
         name, table = found
-        unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
         left, right = st.columns(2)
         with left:
-            plot.show(plot.call(F.similarity_heatmap, unit @ unit.T, title=T("learned_sim_title"), x_title=pos_t, y_title=pos_t,
+            plot.show(plot.call(F.similarity_heatmap, D.cosine_matrix(table), title=T("learned_sim_title"), x_title=pos_t, y_title=pos_t,
                                 value=T("cosine")), "learned_similarity")
         with right:
             st.caption(T("learned_sim_caption", name=name, n=len(table)))
@@ -137,7 +116,7 @@ elif section == "rotation":
             pair = state.slider("pair", T("pair_i"), 0, d // 2 - 1, 0)
         with c3:
             pos = state.slider("pos", T("from_pos"), 0, length - 1 - k, 0) if length - 1 - k > 0 else 0
-        m, err, wrong = rotation(length, d, k)
+        m, err, wrong = compute.call(D.rotation_check, length, d, k, keep=16)
         e1, e2 = st.columns(2)
         e1.metric(T("rot_err"), f"{err:.2e}", help=T("rot_err_help"))
         e2.metric(T("rot_err_wrong"), f"{wrong:.2e}")
@@ -158,7 +137,7 @@ elif section == "rotation":
 
 elif section == "scale":
     st.markdown(T("exp_scale"))
-    s = scale_stats(d)
+    s = compute.call(D.scale_stats, d, keep=32)
     st.metric(T("scale_metric"), f"{s['scale']:.2f}")
     keys = ["raw", "scaled", "pos", "sum_scaled", "sum_unscaled"]
     names = [T(f"n_{k}") for k in keys]

@@ -24,6 +24,14 @@ def test_rotation_identity(d: int, k: int) -> None:
     assert np.abs(table[k:] - table[:-k] @ m).max() > 1e-3
 
 
+def test_rotation_check_for_the_page() -> None:
+    m, err, wrong = pe.rotation_check(100, 64, 5)
+    np.testing.assert_array_equal(m, pe.rotation_matrix(5, 64))
+    assert err == pe.rotation_error(100, 64, 5) and err < 1e-12
+    table = pe.pe_table(100, 64)
+    assert wrong == float(np.abs(table[5:] - table[:-5] @ m).max()) and wrong > 0.5
+
+
 def test_rotation_needs_even_d() -> None:
     with pytest.raises(ValueError):
         pe.rotation_matrix(3, 15)
@@ -59,6 +67,21 @@ def test_dot_product_depends_only_on_distance() -> None:
         assert diag[0] == pytest.approx(float(pe.dot_by_distance(k, d)), abs=1e-9)
     assert dots[0, 0] == pytest.approx(d / 2)           # |PE|² = d/2 at every position
     np.testing.assert_allclose(dots, dots.T)            # symmetric: can't tell left from right
+
+
+def test_diagonal_spread_and_closed_form_row() -> None:
+    dots = pe.dot_matrix(pe.pe_table(60, 32))
+    assert pe.diagonal_spread(dots) < 1e-9
+    assert pe.diagonal_spread(np.array([[1.0, 2.0], [3.0, 5.0]])) == 4.0      # main diagonal 1 → 5
+    np.testing.assert_allclose(pe.closed_form_by_distance(60, 32), dots[0], atol=1e-9)
+    assert pe.closed_form_by_distance(60, 32)[0] == pytest.approx(16.0)        # d/2 at distance 0
+    odd = pe.dot_matrix(pe.pe_table(60, 15))[0]                                # odd d: row 0 itself
+    np.testing.assert_array_equal(pe.closed_form_by_distance(60, 15), odd)
+
+
+def test_cosine_matrix() -> None:
+    c = pe.cosine_matrix(np.array([[3.0, 4.0], [0.0, 2.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(c, [[1.0, 0.8, 0.0], [0.8, 1.0, 0.0], [0.0, 0.0, 0.0]])
 
 
 def test_dot_product_by_distance_ripples() -> None:
@@ -125,6 +148,18 @@ def test_scale_stats_match_theory() -> None:
 def test_no_checkpoint_dir(tmp_path) -> None:
     assert pe.learned_pe_from_checkpoints(tmp_path / "missing") is None
     assert pe.learned_pe_from_checkpoints(tmp_path) is None
+    assert pe.checkpoint_files(tmp_path / "missing") == (str(tmp_path / "missing"), ())
+
+
+def test_checkpoint_files_change_with_the_files(tmp_path) -> None:
+    assert pe.checkpoint_files(tmp_path) == (str(tmp_path), ())
+    (tmp_path / "b.pt").write_bytes(b"12345")
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    (tmp_path / "a.pt").write_bytes(b"1")
+    first = pe.checkpoint_files(tmp_path)
+    assert [(n, size) for n, _, size in first[1]] == [("a.pt", 1), ("b.pt", 5)]
+    (tmp_path / "a.pt").write_bytes(b"12")
+    assert pe.checkpoint_files(tmp_path) != first
 
 
 def test_learned_pe_found_in_checkpoint(tmp_path) -> None:
