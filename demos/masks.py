@@ -77,6 +77,16 @@ class Batch:
         T = self.ids.shape[1]
         return [t + [PAD] * (T - len(t)) for t in self.tokens]
 
+    def real(self) -> np.ndarray:
+        """(B, T) True at real tokens, False at padding."""
+        return (self.ids != 0).numpy()
+
+    def default_row(self, longest: bool) -> int:
+        """The sentence a view opens on: the longest (BERT, leak check) or the shortest (most pads)."""
+        if len(self.tokens) <= 1:
+            return 0
+        return int((np.argmax if longest else np.argmin)(self.lengths))
+
 
 @functools.cache
 def vocab() -> HashVocab:
@@ -136,6 +146,20 @@ def masks(ids: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"padding": pad, "causal": causal, "combined": pad & causal}   # (B, 1, T, T)
 
 
+def mask_grids(ids: torch.Tensor, row: int) -> dict[str, np.ndarray]:
+    """The (T, T) bool grids sentence `row` sees: padding (broadcast over the queries), causal, combined."""
+    m = masks(ids)
+    B, T = ids.shape
+    return {"padding": m["padding"].expand(B, 1, T, T)[row, 0].numpy(), "causal": m["causal"][0, 0].numpy(),
+            "combined": m["combined"][row, 0].numpy()}
+
+
+def attention_grids(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(L, L) bool grids of who may attend to whom: bidirectional (BERT's encoder) and causal (a decoder)."""
+    full = np.ones((length, length), dtype=bool)
+    return full, np.tril(full)
+
+
 def shapes(ids: torch.Tensor, n_heads: int) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
     """[(name, numeric shape, symbolic shape)] of the masks and the scores they broadcast against."""
     m = masks(ids)
@@ -189,6 +213,13 @@ class KeyQueryResult:
     out_other: np.ndarray           # (B, T, d) same, pads filled with other content
     delta_real: np.ndarray          # (B, T) max_d |out − out_other|, NaN at pad positions
     pad_weight: np.ndarray          # (B, T) total weight each query puts on pad keys
+
+
+def key_query_metrics(res: KeyQueryResult, real: np.ndarray) -> tuple[float, float]:
+    """(largest change of a real token's output when the pads' content changes, largest total
+    weight a real query puts on pad keys); `real` is the (B, T) mask of real tokens."""
+    delta = float(np.nanmax(res.delta_real)) if np.isfinite(res.delta_real).any() else 0.0
+    return delta, float(np.max(np.where(real, res.pad_weight, 0.0)))
 
 
 def mode_mask(ids: torch.Tensor, mode: str) -> torch.Tensor:
@@ -250,6 +281,27 @@ def nan_row(scores: np.ndarray) -> NanRow:
     ctx, w = scaled_dot_product_attention(q, k, v, torch.zeros(1, T, dtype=torch.bool), scale=False)
     return NanRow(s.numpy(), inf_sm.numpy(), fin_sm.numpy(), w[0].numpy(), ctx[0].numpy(),
                   float(torch.tensor(LARGE_NEGATIVE, dtype=torch.float16)))
+
+
+def format_vector(a: np.ndarray) -> str:
+    """[0.25, NaN, 1] with three significant digits."""
+    return "[" + ", ".join("NaN" if np.isnan(x) else f"{x:.3g}" for x in a) + "]"
+
+
+def nan_table(nr: NanRow) -> list[tuple[str, str]]:
+    """(weights, row sum) as text for −inf softmax, finite large-negative softmax and the guard."""
+    return [(format_vector(w), format_vector(w.sum(keepdims=True)))
+            for w in (nr.inf_softmax, nr.finite_softmax, nr.guarded)]
+
+
+def left_pad_example(T: int) -> tuple[int, int, np.ndarray, list[int], list[str]]:
+    """The left-padding example beside a batch of length T: n real tokens (1 to 3) after pads,
+    `total` ≥ n + 2 positions. Returns (n, total, mask, fully masked rows, labels)."""
+    n_real = max(1, min(3, T - 1)) if T > 1 else 1
+    total = max(T, n_real + 2)
+    mask, empty = left_padded_rows(n_real, total)
+    toks = [PAD] * (total - n_real) + ["w"] * n_real
+    return n_real, total, mask, empty, [f"{t}{i}" if t == "w" else t for i, t in enumerate(toks)]
 
 
 def left_padded_rows(length: int, total: int) -> tuple[np.ndarray, list[int]]:
@@ -319,6 +371,16 @@ class LeakResult:
     replacement: str
     delta: np.ndarray           # (T,) max_d |decoder_out − decoder_out'| per target position
     causal: bool
+
+    @property
+    def before(self) -> float:
+        """Largest change at a position before the changed one (0 with a causal mask)."""
+        return float(self.delta[:self.position].max()) if self.position > 0 else 0.0
+
+    @property
+    def after(self) -> float:
+        """Largest change at the changed position or after it."""
+        return float(self.delta[self.position:].max())
 
 
 @torch.no_grad()

@@ -3,13 +3,12 @@ from ui import shell
 from ui.demo_footer import demo_footer
 
 shell.page("masks")
-import numpy as np
 import streamlit as st
 
 from demos import masks as M
 from figures import masks as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 
 T_ = lambda key, **kw: shell.t(f"masks.{key}", **kw)  # noqa: E731
 
@@ -21,24 +20,8 @@ def _fit(param: str, options: list, default) -> None:
         st.session_state[key] = default
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
 def _batch(text: str) -> M.Batch:
-    return M.parse_batch(text)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _trace(text: str):
-    return M.run(_batch(text).ids)
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def _key_vs_query(text: str, mode: str) -> M.KeyQueryResult:
-    return M.key_vs_query(_batch(text).ids, mode)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _leak(tokens: tuple[str, ...], position: int, replacement: str, causal: bool) -> M.LeakResult:
-    return M.leak(list(tokens), position, replacement, causal)
+    return compute.call(M.parse_batch, text, keep=64)
 
 
 def _fig(name: str, *args, **kwargs):
@@ -75,16 +58,19 @@ for code in notes:
 B, T = batch.ids.shape
 st.caption(T_("batch_caption", B=B, T=T, lengths=", ".join(map(str, batch.lengths))))
 padded = batch.padded_tokens()
-pad = (batch.ids != 0).numpy()
+pad = batch.real()
 n_heads = M.config().n_heads
+
+
+def trace():
+    return compute.cached("trace", text, lambda: M.run(batch.ids), keep=64)
 
 
 def row_picker(key_suffix: str = "row") -> int:
     options = list(range(B))
     _fit("row", options, 0)
     # padding views default to the shortest sentence (most pads), BERT and the leak check to the longest
-    pick = np.argmax if section in ("bert", "leak") else np.argmin
-    default = int(pick(batch.lengths)) if B > 1 else 0
+    default = batch.default_row(longest=section in ("bert", "leak"))
     return state.select("row", T_("row_label"), options, default,
                         format_func=lambda i: f"{i}: {' '.join(batch.tokens[i])[:60]}")
 
@@ -103,7 +89,7 @@ def shapes_table() -> None:
 
 
 def score_steps(kind: str, row: int, head: int) -> None:
-    view = M.attn_view(_trace(text), kind, row, head)
+    view = M.attn_view(trace(), kind, row, head)
     title = T_("fig_steps_enc" if kind == "encoder" else "fig_steps_dec", row=row, head=head + 1)
     fig = _fig("score_steps", view.scaled, view.masked, view.weights, padded[row], title=title,
                         names=[T_("step_scaled"), T_("step_masked"), T_("step_weights")],
@@ -132,7 +118,7 @@ if section == "padding":
 elif section == "causal":
     st.markdown(T_("causal_md"))
     row = row_picker()
-    causal = M.masks(batch.ids)["causal"][0, 0].numpy()
+    causal = M.mask_grids(batch.ids, row)["causal"]
     plot.show(_fig("mask_grid", causal, padded[row], title=T_("fig_causal", row=row), **grid_kw), "causal")
     st.code(f"causal_mask = torch.ones(T, T, dtype=torch.bool).tril()[None, None]   # {list(M.masks(batch.ids)['causal'].shape)} = [1, 1, T, T]",
             language="python")
@@ -144,10 +130,9 @@ elif section == "combined":
         row = row_picker()
     with c2:
         head = head_picker()
-    m = M.masks(batch.ids)
-    pad_rows = m["padding"].expand(B, 1, T, T)[row, 0].numpy()
+    grids = M.mask_grids(batch.ids, row)
     plot.show(_fig("masks_side_by_side",
-        [pad_rows, m["causal"][0, 0].numpy(), m["combined"][row, 0].numpy()],
+        [grids["padding"], grids["causal"], grids["combined"]],
         [T_("shape_padding") + " [B,1,1,T]", T_("shape_causal") + " [1,1,T,T]", T_("shape_combined") + " [B,1,T,T]"],
         padded[row], title=T_("fig_combined", row=row), **grid_kw), "combined")
     shapes_table()
@@ -158,15 +143,14 @@ elif section == "key_vs_query":
     mode = state.select("mask_on", T_("mode_label"), list(M.KEY_MODES), "keys", widget="segmented",
                         format_func=lambda m: T_(f"mode_{m}"))
     row = row_picker()
-    res = _key_vs_query(text, mode)
+    res = compute.cached("key_vs_query", (text, mode), lambda: M.key_vs_query(batch.ids, mode), keep=128)
     real = pad[row]
     delta = res.delta_real[row]
     plot.show(_fig("weights_and_delta", res.weights[row, 0], delta, padded[row], ~real,
                                   title=T_("fig_kq", row=row), names=[T_("kq_weights"), T_("kq_delta")],
                                   x_title=T_("key"), y_title=T_("query"), delta_title=T_("kq_delta"),
                                   value=T_("weight")), "key-vs-query")
-    d_all = float(np.nanmax(res.delta_real)) if np.isfinite(res.delta_real).any() else 0.0
-    w_all = float(np.max(np.where(pad, res.pad_weight, 0.0)))
+    d_all, w_all = M.key_query_metrics(res, pad)
     m1, m2, m3 = st.columns(3)
     m1.metric(T_("metric_delta"), f"{d_all:.3g}")
     m2.metric(T_("metric_padw"), f"{w_all:.3g}")
@@ -181,30 +165,20 @@ elif section == "key_vs_query":
 
 elif section == "nan_guard":
     st.markdown(T_("nan_md"))
-    view = M.attn_view(_trace(text), "encoder", 0, 0)
+    view = M.attn_view(trace(), "encoder", 0, 0)
     nr = M.nan_row(view.scaled[0])          # a real row of scores; every key is masked below
     names = [T_("nan_inf"), T_("nan_finite"), T_("nan_guarded")]
     plot.show(_fig("nan_rows", [nr.inf_softmax, nr.finite_softmax, nr.guarded], names, title=T_("fig_nan", T=T),
                          x_title=T_("nan_key"), y_title=T_("weight"), nan_text=T_("nan_text")), "nan-row")
-
-    def _vec(a: np.ndarray) -> str:
-        return "[" + ", ".join("NaN" if np.isnan(x) else f"{x:.3g}" for x in a) + "]"
-
-    st.dataframe([
-        {T_("col_treatment"): names[0], T_("col_weights"): _vec(nr.inf_softmax), T_("col_rowsum"): _vec(nr.inf_softmax.sum(keepdims=True))},
-        {T_("col_treatment"): names[1], T_("col_weights"): _vec(nr.finite_softmax), T_("col_rowsum"): _vec(nr.finite_softmax.sum(keepdims=True))},
-        {T_("col_treatment"): names[2], T_("col_weights"): _vec(nr.guarded), T_("col_rowsum"): _vec(nr.guarded.sum(keepdims=True))},
-    ], hide_index=True)
+    st.dataframe([{T_("col_treatment"): name, T_("col_weights"): w, T_("col_rowsum"): total}
+                  for name, (w, total) in zip(names, M.nan_table(nr), strict=True)], hide_index=True)
     st.markdown(T_("nan_guard_md"))
     st.code("weights = torch.softmax(scores.masked_fill(~mask, float('-inf')), dim=-1)\n"
             "weights = torch.where(mask, weights, 0.0)   # NaN guard: fully masked rows -> 0", language="python")
     st.warning(T_("fp16_note", v=f"{nr.fp16_large_negative}"), icon=":material/warning:")
-    n_real = max(1, min(3, T - 1)) if T > 1 else 1
-    total = max(T, n_real + 2)
-    lm, empty = M.left_padded_rows(n_real, total)
+    n_real, total, lm, empty, labels = M.left_pad_example(T)
     st.markdown(T_("leftpad_md", n=n_real, T=total, rows=", ".join(map(str, empty))))
-    toks = [M.PAD] * (total - n_real) + ["w"] * n_real
-    plot.show(_fig("mask_grid", lm, [f"{t}{i}" if t == "w" else t for i, t in enumerate(toks)],
+    plot.show(_fig("mask_grid", lm, labels,
                           title=T_("fig_leftpad"), height=380, **grid_kw), "left-pad")
 
 elif section == "bert":
@@ -226,12 +200,12 @@ elif section == "bert":
     r = M.mlm_rates()
     st.caption(T_("bert_rates", sel=r["selected"], m=r["mask"], r=r["random"], k=r["keep"]))
     a1, a2 = st.columns(2)
-    L = len(toks)
+    bidirectional, causal = M.attention_grids(len(toks))
     with a1:
-        plot.show(_fig("mask_grid", np.ones((L, L), dtype=bool), [m.input for m in mlm], title=T_("fig_bert_attn"),
+        plot.show(_fig("mask_grid", bidirectional, [m.input for m in mlm], title=T_("fig_bert_attn"),
                               height=380, **grid_kw), "bert-attn")
     with a2:
-        plot.show(_fig("mask_grid", np.tril(np.ones((L, L), dtype=bool)), toks, title=T_("fig_dec_attn"), height=380,
+        plot.show(_fig("mask_grid", causal, toks, title=T_("fig_dec_attn"), height=380,
                               **grid_kw), "decoder-attn")
     st.markdown(T_("bert_why_md"))
 
@@ -258,12 +232,11 @@ elif section == "leak":
         if not rep or rep == toks[pos]:
             st.info(T_("leak_same"), icon=":material/info:")
         else:
-            res = _leak(tuple(toks), pos, rep, causal)
+            res = compute.call(M.leak, tuple(toks), pos, rep, causal, keep=256)
             plot.show(_fig("leak_bars", res.delta, toks, pos, title=T_("fig_leak", p=pos, a=F.label(toks[pos]), b=F.label(rep)),
                                   x_title=T_("position"), y_title=T_("leak_y"), changed_text=T_("leak_changed")),
                       "leak")
-            before = float(res.delta[:pos].max()) if pos > 0 else 0.0
-            after = float(res.delta[pos:].max())
+            before, after = res.before, res.after
             m1, m2 = st.columns(2)
             m1.metric(T_("metric_before"), f"{before:.3g}")
             m2.metric(T_("metric_after"), f"{after:.3g}")

@@ -43,6 +43,14 @@ def test_long_input_is_cut_with_notes():
     assert "too_long" in b.notes and b.ids.shape == (1, 1)
 
 
+def test_real_positions_and_default_rows(batch):
+    real = batch.real()
+    assert real.shape == (4, 8) and real.sum(1).tolist() == [8, 5, 5, 3]
+    assert batch.default_row(longest=True) == 0 and batch.default_row(longest=False) == 3
+    one = M.parse_batch("a b")
+    assert one.default_row(longest=True) == one.default_row(longest=False) == 0
+
+
 # ---- masks, shapes, exact zeros ---------------------------------------------------------------------
 
 def test_broadcast_shapes(batch):
@@ -56,6 +64,17 @@ def test_broadcast_shapes(batch):
     # combined = padding AND causal, element by element
     expect = np.array([[j <= i and j < 3 for j in range(8)] for i in range(8)])
     assert (m["combined"][3, 0].numpy() == expect).all()
+
+
+def test_mask_grids_of_one_sentence(batch):
+    g = M.mask_grids(batch.ids, 3)                               # 3 real tokens, 5 pads
+    assert {k: v.shape for k, v in g.items()} == {"padding": (8, 8), "causal": (8, 8), "combined": (8, 8)}
+    assert (g["padding"] == np.array([[j < 3 for j in range(8)]] * 8)).all()   # same row for every query
+    assert (g["causal"] == np.tril(np.ones((8, 8), dtype=bool))).all()
+    assert (g["combined"] == (g["padding"] & g["causal"])).all() and g["combined"].sum() == 1 + 2 + 3 + 5 * 3
+    full, causal = M.attention_grids(3)
+    assert full.dtype == bool and full.all() and causal.tolist() == [[True, False, False], [True, True, False],
+                                                                     [True, True, True]]
 
 
 @pytest.mark.parametrize("kind", ["encoder", "decoder"])
@@ -83,6 +102,7 @@ def test_key_masking_makes_real_outputs_independent_of_pads(batch):
     assert np.nanmax(r.delta_real) == 0.0                      # bit-for-bit identical real outputs
     assert np.allclose(r.out[real], r.out_other[real], atol=0)
     assert (r.pad_weight[real] == 0.0).all()
+    assert M.key_query_metrics(r, real) == (0.0, 0.0)
     pads = batch.ids == 0
     assert (r.weights * pads[:, None, None, :].numpy()).max() == 0.0
 
@@ -94,6 +114,9 @@ def test_query_only_masking_leaks_pad_content(batch):
     assert np.nanmax(r.delta_real) > 0.1                        # real outputs move with pad content
     # sentence 3 has 5 pads: its real tokens put a large share of their weight on them
     assert r.pad_weight[3, :3].min() > 0.2
+    d_all, w_all = M.key_query_metrics(r, real)
+    assert d_all == float(np.nanmax(r.delta_real)) > 0.1
+    assert w_all == float(r.pad_weight[real].max()) >= r.pad_weight[3, :3].min()
     # the full-length sentence has no pads: nothing changes there
     assert np.nanmax(r.delta_real[0]) == 0.0
     # pad rows (fully masked queries) are all-zero weights, not NaN
@@ -121,6 +144,9 @@ def test_nan_guard():
     assert torch.allclose(w[0, :, 0].sum(-1), torch.ones(2))
     plain = torch.softmax(torch.full((3,), float("-inf")), -1)
     assert torch.isnan(plain).all()
+    assert M.nan_table(nr) == [("[NaN, NaN, NaN, NaN, NaN]", "[NaN]"), ("[0.2, 0.2, 0.2, 0.2, 0.2]", "[1]"),
+                               ("[0, 0, 0, 0, 0]", "[0]")]
+    assert M.format_vector(np.array([0.12345, float("nan"), 3.0])) == "[0.123, NaN, 3]"
 
 
 def test_fp16_masked_fill_with_large_negative_overflows():
@@ -138,6 +164,14 @@ def test_left_padding_with_causal_mask_has_fully_masked_rows():
     m, empty = M.left_padded_rows(3, 6)
     assert empty == [0, 1, 2]
     assert m[5].sum() == 3 and m[3].sum() == 1
+
+
+@pytest.mark.parametrize(("T", "expect"), [(1, (1, 3, [0, 1])), (2, (1, 3, [0, 1])), (3, (2, 4, [0, 1])),
+                                           (8, (3, 8, [0, 1, 2, 3, 4]))])
+def test_left_pad_example(T, expect):
+    n, total, mask, empty, labels = M.left_pad_example(T)
+    assert (n, total, empty) == expect and mask.shape == (total, total)
+    assert labels == [M.PAD] * (total - n) + [f"w{i}" for i in range(total - n, total)]
 
 
 # ---- BERT -----------------------------------------------------------------------------------------------
@@ -176,12 +210,14 @@ def test_no_causal_leak(pos):
     assert r.delta[:pos].max() <= 1e-6
     assert r.delta[:pos].max() == 0.0                           # in fact bit-for-bit equal
     assert r.delta[pos] > 1e-3 and (r.delta[pos:] > 0).all()
+    assert r.before == 0.0 and r.after == float(r.delta[pos:].max()) > 1e-3
 
 
 def test_without_causal_mask_earlier_positions_change():
     toks = M.parse_batch("我爱自然语言处理").tokens[0]
     r = M.leak(toks, 4, "猫", causal=False)
     assert r.delta[:4].min() > 1e-3
+    assert r.before == float(r.delta[:4].max()) and M.leak(toks, 0, "猫").before == 0.0
 
 
 # ---- the page ---------------------------------------------------------------------------------------------
