@@ -27,7 +27,7 @@ from model.transformer import Transformer
 from model.vocab import Vocab
 
 __all__ = ["Parsed", "parse_input", "GreedyStep", "greedy_steps", "BeamResult", "beam_steps",
-           "TeacherForcing", "teacher_forcing", "gold_target", "MAX_INPUT_CHARS"]
+           "TeacherForcing", "teacher_forcing", "gold_target", "MAX_INPUT_CHARS", "cross_view", "unknown_targets"]
 
 MAX_INPUT_CHARS = 200
 
@@ -113,6 +113,18 @@ def greedy_steps(model: Transformer, sv: Vocab, tv: Vocab, src_tokens: list[str]
         if nxt == tv.eos_id:
             break
     return steps
+
+
+def cross_view(step: GreedyStep, layer: int, head: int | str) -> tuple[np.ndarray, int]:
+    """One step's cross-attention at `layer`: head `head`'s (step, S) weights, or their mean over
+    heads for head "mean"; and the source position the newest query weighs most."""
+    w = step.cross[layer].mean(0) if head == "mean" else step.cross[layer, head]      # (step, S)
+    return w, int(np.argmax(w[-1]))
+
+
+def unknown_targets(tv: Vocab, tokens: list[str]) -> list[str]:
+    """The typed target tokens that are not ordinary target words (unknown, or a special token)."""
+    return [g for g in tokens if g not in tv.stoi or tv.stoi[g] < 4]
 
 
 @dataclass

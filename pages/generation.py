@@ -1,14 +1,13 @@
 from ui import shell
 
 shell.page("generation")
-import numpy as np
 import streamlit as st
 
 from demos import generation as gen
 from figures import generation as fg
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import TASK_NAMES, TASKS
-from ui import state
+from ui import compute, state
 from ui.demo_footer import demo_footer
 from ui.plot import cached, show
 
@@ -19,31 +18,6 @@ EXAMPLES = {
     "copy": ["3 1 4 1 5 9 2", "7 7 0 2"], "reverse": ["3 1 4 1 5 9 2", "1 2 3 4 5 6"],
     "sort": ["3 1 4 1 5 9 2", "9 8 7 6 5 4 3 2"],
 }
-
-
-@st.cache_resource(show_spinner=False)
-def _model(task: str):
-    return load_checkpoint(task, cached=False)
-
-
-# Decoding results are kept per process as shared objects (cache_resource: no pickling copy per
-# rerun); the page only reads them. Figures go through ui.plot.cached, keyed by what they show.
-@st.cache_resource(show_spinner=False, max_entries=128)
-def _greedy(task: str, tokens: tuple[str, ...]):
-    m, (sv, tv), _ = _model(task)
-    return gen.greedy_steps(m, sv, tv, list(tokens))
-
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def _beam(task: str, tokens: tuple[str, ...], width: int):
-    m, (sv, tv), _ = _model(task)
-    return gen.beam_steps(m, sv, tv, list(tokens), width)
-
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def _teacher(task: str, tokens: tuple[str, ...], gold: tuple[str, ...]):
-    m, (sv, tv), _ = _model(task)
-    return gen.teacher_forcing(m, sv, tv, list(tokens), list(gold))
 
 
 def _reset_sentence() -> None:
@@ -76,7 +50,7 @@ for i, ex in enumerate(EXAMPLES[task]):
     ex_cols[i + 1].button(ex, key=f"gen-ex-{task}-{i}", on_click=_set_sentence, args=(ex,), width="stretch")
 
 try:
-    model, (src_vocab, tgt_vocab), meta = _model(task)
+    model, (src_vocab, tgt_vocab), meta = compute.call(load_checkpoint, task, cached=False)
 except CheckpointError as exc:
     st.error(T("no_checkpoint", task=T(f"task_{task}"), reason=exc.reason), icon=":material/error:")
     st.caption(T("no_checkpoint_hint"))
@@ -110,7 +84,10 @@ if gold is None:
 SECTIONS = ("greedy", "beam", "teacher_forcing")
 section_labels = {s: T(f"sec_{s}") for s in SECTIONS}
 section = state.section(SECTIONS, T("section_label"), format_func=section_labels.get)
-steps = _greedy(task, tuple(tokens))
+# Decoding results are kept per process as shared objects (ui.compute); the page only reads
+# them. Figures go through ui.plot.cached, keyed by what they show.
+steps = compute.cached("greedy", (task, tuple(tokens)),
+                       lambda: gen.greedy_steps(model, src_vocab, tgt_vocab, tokens), keep=128)
 output = [s.chosen for s in steps]
 m1, m2 = st.columns(2)
 m1.markdown(f"**{T('output')}**")
@@ -135,11 +112,10 @@ if section == "greedy":
         head_labels = {"mean": T("head_mean"), **{h: T("head_n", n=h + 1) for h in range(model.cfg.n_heads)}}
         head = st.selectbox(T("head"), list(head_labels), key="generation:head", format_func=head_labels.get)
     step = steps[k - 1]
-    w = step.cross[layer].mean(0) if head == "mean" else step.cross[layer, head]       # (k, S)
+    w, peak = gen.cross_view(step, layer, head)       # (k, S)
     rows = [f"{inp} → {out}" for inp, out in zip(step.dec_input, output[:k], strict=True)]
     st.markdown(T("dec_input", step=k))
     st.code(_join(step.dec_input), language=None)
-    peak = int(np.argmax(w[-1]))
     st.markdown(T("step_summary", prefix=f"`{_join(step.dec_input)}`", tok=step.chosen.replace("<", "‹").replace(">", "›"),
                   p=step.chosen_prob, src=tokens[peak], w=float(w[-1, peak])))
     left, right = st.columns([3, 2])
@@ -160,7 +136,8 @@ if section == "greedy":
 
 elif section == "beam":
     width = state.slider("beam", T("beam_width"), 1, 6, 3)
-    res = _beam(task, tuple(tokens), width)
+    res = compute.cached("beam", (task, tuple(tokens), width),
+                         lambda: gen.beam_steps(model, src_vocab, tgt_vocab, tokens, width), keep=128)
     st.caption(T("beam_caption"))
     best = res.final[0][0]
     if best == output:
@@ -188,7 +165,7 @@ else:
     gold_text = st.text_input(T("gold"), value=default_gold, key=f"generation:gold:{task}:{_join(tokens)}",
                               max_chars=200)
     g_tokens = gold_text.split()
-    unknown = [g for g in g_tokens if g not in tgt_vocab.stoi or tgt_vocab.stoi[g] < 4]
+    unknown = gen.unknown_targets(tgt_vocab, g_tokens)
     if not g_tokens:
         st.info(T("gold_empty"), icon=":material/edit:")
     elif unknown:
@@ -197,7 +174,8 @@ else:
     elif len(g_tokens) > model.cfg.max_len - 2:
         st.warning(T("too_long", n=len(g_tokens), max=model.cfg.max_len - 2), icon=":material/straighten:")
     else:
-        tf = _teacher(task, tuple(tokens), tuple(g_tokens))
+        tf = compute.cached("teacher", (task, tuple(tokens), tuple(g_tokens)),
+                            lambda: gen.teacher_forcing(model, src_vocab, tgt_vocab, tokens, g_tokens), keep=128)
         same = tf.parallel_pred == tf.stepwise_pred
         c1, c2, c3 = st.columns(3)
         c1.metric(T("tf_metric"), f"{tf.max_abs_logit_diff:.1e}")

@@ -64,6 +64,18 @@ def test_cross_attention_aligns_now_with_xianzai(translate):
     assert int(w[2].argmax()) == 3                        # "love -> you" on 你
 
 
+def test_cross_view_and_unknown_targets(translate):
+    model, (sv, tv), _ = translate
+    step = gen.greedy_steps(model, sv, tv, ["我", "现在", "爱", "你"])[-1]
+    w, peak = gen.cross_view(step, -1, "mean")
+    np.testing.assert_array_equal(w, step.cross[-1].mean(0))
+    assert peak == int(w[-1].argmax())
+    w1, peak1 = gen.cross_view(step, 0, 1)
+    np.testing.assert_array_equal(w1, step.cross[0, 1])
+    assert peak1 == int(step.cross[0, 1, -1].argmax())
+    assert gen.unknown_targets(tv, ["I", "love", "<eos>", "zebra", "you"]) == ["<eos>", "zebra"]
+
+
 @pytest.mark.parametrize("width", [1, 2, 3, 5])
 def test_beam_steps_equal_beam_search(translate, width):
     model, (sv, tv), _ = translate
