@@ -334,7 +334,7 @@ elif s["phase"] in ("followup", "followup_review"):
         for col, (value, name) in zip(cols, GRADES, strict=True):
             col.button(shell.t(f"flashcards.rate_{name}"), key=f"iv:fu_grade{value}", on_click=_grade_followup,
                        args=(value,), shortcut=str(value), width="stretch")
-        st.caption(t("grade_hint"))
+        st.caption(t("followup_grade_hint"))
 
 # ---- the coding round: one drill, graded only by drills.sandbox.check ----------------------
 elif s["phase"] == "coding":
