@@ -7,7 +7,7 @@ from demos import gqa as D
 from demos import llm
 from figures import gqa as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "gqa"
@@ -18,28 +18,13 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"gqa.{key}", **fmt)
 
 
-@st.cache_resource(show_spinner=False)
-def live() -> llm.LiveLM:
-    return llm.load("lm")
-
-
-@st.cache_resource(show_spinner=False)
-def variants() -> list[D.Variant]:
-    return D.variants(live().cfg)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def attention(ids: tuple[int, ...]):
-    return D.attention(live().net, list(ids)), D.mha_equivalence(live().net, list(ids))
-
-
 def kind(h: int, g: int) -> str:
     return T("kind_mha") if g == h else T("kind_mqa") if g == 1 else T("kind_gqa", r=h // g)
 
 
 st.markdown(T("intro"))
 section = state.section(DEMO_SECTIONS[DEMO], T("sections"), format_func=lambda s: T(f"sec_{s}"))
-lm = live()
+lm = compute.call(llm.load, "lm")
 cfg = lm.cfg
 
 if section == "compare":
@@ -50,7 +35,7 @@ if section == "compare":
                         q_title=T("q_heads"), kv_title=T("kv_heads")), "map")
     st.markdown(T("exp_compare", d=cfg.d_model, L=cfg.n_layers, h=h, T=D.TIMING_T, B=D.TIMING_BATCH))
     with st.spinner(T("measuring")):
-        vs = variants()
+        vs = compute.cached("variants", (), lambda: D.variants(cfg))
     cur = next(i for i, v in enumerate(vs) if v.n_kv_heads == g)
     v, mha = vs[cur], vs[-1]
     m1, m2, m3, m4 = st.columns(4)
@@ -79,7 +64,8 @@ else:
     if not ids:
         st.warning(T("empty_prompt"), icon=":material/edit:")
     else:
-        w, diff = attention(tuple(ids))
+        w, diff = compute.cached("attention", tuple(ids), lambda: (D.attention(lm.net, ids),
+                                                                   D.mha_equivalence(lm.net, ids)), keep=32)
         labels = [llm.token_label(lm, i) for i in ids]
         groups = D.group_of(cfg.n_heads, cfg.n_kv_heads)
         plot.show(plot.call(F.sharing_map, cfg.n_heads, groups, title=T("map_title", kind=kind(cfg.n_heads, cfg.n_kv_heads)),
