@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from demos.ffn_cost import seq_grid
+
 BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
 
 
@@ -56,6 +58,21 @@ def cache_bytes(layers: int, kv_heads: int, d_head: int, T: int, batch: int = 1,
 
 def preset_cache_bytes(p: Preset, T: int, batch: int = 1, dtype: str = "fp16") -> int:
     return cache_bytes(p.layers, p.kv_heads, p.d_head, T, batch, BYTES[dtype])
+
+
+def preset_of(name: str, net) -> Preset:
+    """Our decoder-only LM as a Preset (its context length is the model's max_len)."""
+    c = net.cfg
+    return Preset(name, c.n_layers, c.n_heads, c.n_kv_heads, c.d_head, net.num_params(), c.max_len)
+
+
+def memory_series(presets: list[Preset], batch: int, dtype: str, grid: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(lengths, {preset name: cache bytes at each length}) for the memory plot; lengths default
+    to 60 log-spaced steps from 128 to 131,072."""
+    grid = seq_grid(60, 128, 131072) if grid is None else grid
+    return grid, {p.name: np.array([preset_cache_bytes(p, int(t), batch, dtype) for t in grid], dtype=float)
+                  for p in presets}
 
 
 def bytes_per_token(p: Preset, dtype: str = "fp16") -> int:

@@ -1,14 +1,13 @@
 from ui import shell
 
 shell.page("kv_cache")
-import numpy as np
 import streamlit as st
 
 from demos import kv_cache as D
 from demos import llm
 from figures import kv_cache as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "kv_cache"
@@ -21,29 +20,9 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"kv_cache.{key}", **fmt)
 
 
-@st.cache_resource(show_spinner=False)
-def live() -> llm.LiveLM:
-    return llm.load("lm")
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def steps(ids: tuple[int, ...], n: int) -> list[D.CacheStep]:
-    return D.cache_steps(live().net, list(ids), n)
-
-
-@st.cache_resource(show_spinner=False)
-def timing() -> dict[str, list[float]]:
-    return D.timing(live().net)
-
-
-def ours() -> D.Preset:
-    c = live().cfg
-    return D.Preset(T("ours"), c.n_layers, c.n_heads, c.n_kv_heads, c.d_head, live().net.num_params(), c.max_len)
-
-
 st.markdown(T("intro"))
 section = state.section(DEMO_SECTIONS[DEMO], T("sections"), format_func=lambda s: T(f"sec_{s}"))
-lm = live()
+lm = compute.call(llm.load, "lm")
 cfg = lm.cfg
 
 if section in ("steps", "timing"):
@@ -65,7 +44,8 @@ if section == "steps":
     else:
         with c2:
             s = state.slider("step", T("step"), 0, D.MAX_STEPS, 3)
-        run = steps(tuple(ids), D.MAX_STEPS)
+        run = compute.cached("steps", (tuple(ids), D.MAX_STEPS), lambda: D.cache_steps(lm.net, ids, D.MAX_STEPS),
+                             keep=32)
         cur = run[s]
         text_so_far = llm.decode(lm, ids + [r.token for r in run[:s]])
         tok = llm.token_label(lm, cur.token)
@@ -83,7 +63,7 @@ if section == "steps":
 elif section == "timing":
     st.markdown(T("exp_timing"))
     with st.spinner(T("measuring")):
-        tm = timing()
+        tm = compute.cached("timing", (), lambda: D.timing(lm.net))
     L, c, u = tm["lengths"], tm["cached"], tm["uncached"]
     m1, m2, m3 = st.columns(3)
     m1.metric(T("m_cached", T=L[-1]), f"{c[-1]:.2f} ms")
@@ -114,7 +94,7 @@ else:
             dh = state.select("d_head", T("d_head"), (32, 64, 80, 96, 128, 256), 128)
         p = D.Preset(T("custom"), layers, kv, kv, dh, 0, length)
     else:
-        p = ours() if key == "ours" else D.PRESETS[key]
+        p = D.preset_of(T("ours"), lm.net) if key == "ours" else D.PRESETS[key]
     dtype = state.select("dtype", T("dtype"), DTYPES, "fp16", widget="segmented")
 
     if section == "memory":
@@ -131,11 +111,8 @@ else:
         if p.kv_heads < p.n_heads:
             st.info(T("gqa_note", name=p.name, kv=p.kv_heads, h=p.n_heads, r=p.n_heads // p.kv_heads),
                     icon=":material/call_split:")
-        grid = np.unique(np.round(np.geomspace(128, 131072, 60)).astype(int))
-        series = {q.name: np.array([D.preset_cache_bytes(q, int(t), batch, dtype) for t in grid], dtype=float)
-                  for q in D.PRESETS.values()}
-        if key in ("ours", "custom"):
-            series[p.name] = np.array([D.preset_cache_bytes(p, int(t), batch, dtype) for t in grid], dtype=float)
+        grid, series = D.memory_series([*D.PRESETS.values(), *([p] if key in ("ours", "custom") else [])],
+                                       batch, dtype)
         plot.show(plot.call(F.memory_plot, grid, series, length, title=T("mem_title", B=batch, dtype=dtype),
                             x_title=T("mem_x"), y_title=T("mem_y"), current_label=T("current", T=f"{length:,}")),
                   "memory")

@@ -44,6 +44,21 @@ def test_formula_equals_the_model_and_a_real_cache() -> None:
     assert real == c.nbytes() == K.cache_bytes(3, 2, 16, 50, 4, 4)
 
 
+def test_memory_series_and_our_preset() -> None:
+    presets = [K.PRESETS["llama2-7b"], K.PRESETS["llama3-8b"]]
+    grid, series = K.memory_series(presets, 2, "fp16")
+    assert grid[0] == 128 and grid[-1] == 131072 and len(grid) == 60
+    assert list(series) == ["Llama-2-7B", "Llama-3-8B (GQA)"]
+    assert series["Llama-2-7B"][10] == K.preset_cache_bytes(presets[0], int(grid[10]), 2, "fp16")
+    assert (series["Llama-2-7B"] == 4 * series["Llama-3-8B (GQA)"]).all()
+    _, one = K.memory_series(presets[:1], 1, "fp32", grid=[1024])
+    assert one["Llama-2-7B"].tolist() == [2 * 32 * 32 * 128 * 1024 * 4]
+    live = llm.random_lm()
+    p = K.preset_of("ours", live.net)
+    assert (p.name, p.layers, p.n_heads, p.kv_heads, p.d_head, p.max_len) == ("ours", 4, 4, 2, 32, 256)
+    assert p.params == live.net.num_params()
+
+
 def test_decode_is_memory_bound_and_prefill_compute_bound() -> None:
     p = K.PRESETS["llama2-7b"]
     d1 = K.decode_cost(p, 4096, 1)
