@@ -29,6 +29,19 @@ class Filtered:
     h: float                    # entropy of probs, bits
     greedy: bool                # temperature 0: arg-max only
 
+    @property
+    def n_kept(self) -> int:
+        return int(self.kept.sum())
+
+    @property
+    def kept_mass(self) -> float:
+        """Probability the raw distribution puts on the kept set."""
+        return float(self.probs0[self.kept].sum())
+
+    def sorted_probs(self) -> np.ndarray:
+        """The nonzero probabilities, largest first (the steps of the cumulative plot)."""
+        return np.sort(self.probs[self.probs > 0])[::-1]
+
 
 def apply(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> Filtered:
     """temperature 0 means greedy: only the arg-max is kept (the limit T → 0 of the softmax)."""

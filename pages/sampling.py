@@ -1,14 +1,13 @@
 from ui import shell
 
 shell.page("sampling")
-import numpy as np
 import streamlit as st
 
 from demos import llm
 from demos import sampling as D
 from figures import sampling as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "sampling"
@@ -20,25 +19,9 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"sampling.{key}", **fmt)
 
 
-@st.cache_resource(show_spinner=False)
-def live() -> llm.LiveLM:
-    return llm.load("lm")
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def logits(ids: tuple[int, ...]):
-    return D.next_logits(live().net, list(ids))
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def samples(ids: tuple[int, ...], n: int, max_new: int, temperature: float, top_k: int | None,
-            top_p: float | None, seed: int) -> list[list[int]]:
-    return D.samples(live().net, list(ids), n, max_new, temperature, top_k, top_p, seed)
-
-
 st.markdown(T("intro"))
 section = state.section(DEMO_SECTIONS[DEMO], T("sections"), format_func=lambda s: T(f"sec_{s}"))
-lm = live()
+lm = compute.call(llm.load, "lm")
 if not lm.trained:
     st.info(T("no_model", reason=shell.md_plain(lm.reason)), icon=":material/info:")
 prompt = state.text_area("prompt", T("prompt"), DEFAULT_PROMPT, max_chars=llm.MAX_PROMPT_CHARS, height=90,
@@ -58,13 +41,14 @@ if dropped:
 if not ids:
     st.warning(T("empty_prompt"), icon=":material/edit:")
 elif section == "distribution":
-    f = D.apply(logits(tuple(ids)), temperature, top_k, top_p)
+    logits = compute.cached("logits", tuple(ids), lambda: D.next_logits(lm.net, ids), keep=64)
+    f = D.apply(logits, temperature, top_k, top_p)
     order = D.top_order(f, TOP_N)
     labels = [llm.token_label(lm, int(i)) for i in order]
     m = st.columns(5)
     m[0].metric(T("m_top"), llm.token_label(lm, int(order[0])))
-    m[1].metric(T("m_kept", V=len(f.kept)), f"{int(f.kept.sum())}")
-    m[2].metric(T("m_mass"), f"{float(f.probs0[f.kept].sum()):.3f}")
+    m[1].metric(T("m_kept", V=len(f.kept)), f"{f.n_kept}")
+    m[2].metric(T("m_mass"), f"{f.kept_mass:.3f}")
     m[3].metric(T("m_h0"), f"{f.h0:.2f}")
     m[4].metric(T("m_h"), f"{f.h:.2f}")
     if f.greedy:
@@ -73,9 +57,8 @@ elif section == "distribution":
                         title=T("dist_title", n=TOP_N), raw_label=T("raw"), kept_label=T("kept"), cut_label=T("cut"),
                         y_title=T("prob")), "dist")
     if not f.greedy:
-        tk = D.apply(logits(tuple(ids)), temperature, top_k, None)       # before the nucleus cut
-        srt = np.sort(tk.probs[tk.probs > 0])[::-1]
-        plot.show(plot.call(F.cumulative, srt, int(f.kept.sum()), top_p, title=T("cum_title"), x_title=T("cum_x"),
+        tk = D.apply(logits, temperature, top_k, None)       # before the nucleus cut
+        plot.show(plot.call(F.cumulative, tk.sorted_probs(), f.n_kept, top_p, title=T("cum_title"), x_title=T("cum_x"),
                             y_title=T("cum_y"), p_label=T("p_line", p=top_p)), "cum")
     st.table({T("table_token"): labels[:12], T("table_raw"): [f"{x:.4f}" for x in f.probs0[order][:12]],
                   T("table_p"): [f"{x:.4f}" for x in f.probs[order][:12]],
@@ -89,7 +72,8 @@ else:
         n = state.slider("n", T("n_samples"), 1, D.MAX_SAMPLES, 4)
     with c3:
         max_new = state.slider("max_new", T("max_new"), 10, D.MAX_NEW, 60, step=10)
-    outs = samples(tuple(ids), n, max_new, temperature, top_k, top_p, int(seed))
+    outs = compute.cached("samples", (tuple(ids), n, max_new, temperature, top_k, top_p, int(seed)),
+                          lambda: D.samples(lm.net, ids, n, max_new, temperature, top_k, top_p, int(seed)), keep=64)
     head = llm.decode(lm, ids)
     for j, o in enumerate(outs):
         st.markdown(f"**{T('sample_label', j=j + 1, s=int(seed) + j)}**")

@@ -38,6 +38,17 @@ def test_top_p_kept_set_is_the_smallest_reaching_p(logits, p: float) -> None:
     assert (f.probs[~f.kept] == 0).all()
 
 
+def test_kept_count_mass_and_sorted_probs(logits) -> None:
+    f = S.apply(logits, 1.0, 5, None)
+    assert f.n_kept == 5 == int(f.kept.sum())
+    assert f.kept_mass == pytest.approx(float(np.sort(f.probs0)[::-1][:5].sum()), rel=1e-6)
+    srt = f.sorted_probs()
+    assert len(srt) == 5 and (np.diff(srt) <= 0).all() and srt.sum() == pytest.approx(1.0, abs=1e-5)
+    g = S.apply(logits, 0.0, None, None)
+    assert g.n_kept == 1 and g.sorted_probs().tolist() == [1.0]
+    assert g.kept_mass == pytest.approx(float(g.probs0.max()))
+
+
 @pytest.mark.parametrize("k", [1, 5, 20])
 def test_top_k_keeps_exactly_k(logits, k: int) -> None:
     f = S.apply(logits, 0.8, k, None)
