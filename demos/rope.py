@@ -13,8 +13,12 @@ Because a rotation by mθ followed by one by −nθ is a rotation by (m−n)θ,
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
+
+from model.lm_data import corpus
 
 BASE = 10000.0
 
@@ -38,6 +42,12 @@ def pair_points(d_head: int, length: int, pairs: list[int], base: float = BASE,
     return np.stack([np.cos(ang), np.sin(ang)], axis=-1)
 
 
+def rotation_pairs(d_head: int) -> list[int]:
+    """The pairs the rotation view draws: the two fastest, a quarter and half way, the slowest."""
+    half = d_head // 2
+    return sorted({0, 1, half // 4, half // 2, half - 1})
+
+
 def score_vs_distance(d_head: int, max_dist: int, base: float = BASE) -> np.ndarray:
     """(R_0 q)·(R_Δ k) / d for q = k = (1, ..., 1): (1/d)·Σ_i 2cos(Δθ_i), Δ = 0..max_dist."""
     delta = np.arange(max_dist + 1, dtype=np.float64)[:, None]
@@ -51,6 +61,12 @@ def roformer_bound(d_head: int, max_dist: int, base: float = BASE) -> np.ndarray
     e = np.exp(1j * delta * thetas(d_head, base)[None, :])      # (Δ, d/2)
     s = np.cumsum(e, axis=1)
     return np.abs(s).mean(axis=1)
+
+
+def distance_curves(d_head: int, max_dist: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Δ = 1..max_dist, score of q = k = 1, RoFormer bound ÷ (d/2)) for the distance plot."""
+    delta = np.arange(max_dist + 1)
+    return delta[1:], score_vs_distance(d_head, max_dist)[1:], (roformer_bound(d_head, max_dist) / (d_head / 2))[1:]
 
 
 def rope_reference(x: torch.Tensor, positions: torch.Tensor, base: float = BASE) -> torch.Tensor:
@@ -195,6 +211,53 @@ def trained_length(info: dict, cfg) -> int:
         if tc.get(key):
             return int(tc[key])
     return int(cfg.max_len)
+
+
+def heldout_ids(tok) -> torch.Tensor:
+    """The LM corpus's held-out text as token ids (1-D)."""
+    return torch.tensor(tok.encode(corpus()[1]), dtype=torch.long)
+
+
+def extrapolation_of(live) -> dict[int, dict]:
+    """`extrapolation` of a loaded LM (demos.llm.LiveLM) on the held-out text, at its trained length."""
+    return extrapolation(live.net, heldout_ids(live.tok), trained_length(live.info, live.cfg))
+
+
+def interpolation_of(live) -> dict[int, float]:
+    """Perplexity with position interpolation over m × the trained length, for each multiple m > 1."""
+    L = trained_length(live.info, live.cfg)
+    ids = heldout_ids(live.tok)
+    return {m: ppl(loss_by_position(interpolated(live.net, 1 / m), ids, m * L, EXTRAP_WINDOWS))
+            for m in MULTIPLES[1:]}
+
+
+def ppl_row(result: dict[int, dict]) -> list[float | None]:
+    """Perplexity at each multiple of an `extrapolation` result (None where the model cannot run)."""
+    return [result[m]["ppl"] for m in MULTIPLES]
+
+
+def pi_row(plain: dict[int, dict], pi: dict[int, float]) -> list[float]:
+    """Perplexity with interpolation at each multiple (at 1× it is the plain model)."""
+    return [plain[1]["ppl"]] + [pi[m] for m in MULTIPLES[1:]]
+
+
+def bar_cap(rows: Iterable[list[float | None]], default: float = 10.0) -> float:
+    """Top of the perplexity bars' axis: the largest value, but at most 4× the smallest."""
+    finite = [v for row in rows for v in row if v is not None]
+    return float(min(max(finite), 4 * min(finite))) if finite else default
+
+
+def pi_pairs(d_head: int, train_len: int) -> list[int]:
+    """The two pairs whose turn (2π/θ_i) is nearest 1.5 L and 3 L: longer than the trained length L
+    but shorter than 4 L, so plain extrapolation takes them to angles never seen in training."""
+    lam = wavelengths(d_head)
+    return sorted(int(np.argmin(np.abs(lam - f * train_len))) for f in (1.5, 3.0))
+
+
+def pi_points(d_head: int, train_len: int, pairs: list[int]) -> np.ndarray:
+    """The pairs' points over 4 L positions, plain then interpolated (scale 1/4): (2·P, 4L, 2)."""
+    n = 4 * train_len
+    return np.concatenate([pair_points(d_head, n, pairs), pair_points(d_head, n, pairs, scale=0.25)])
 
 
 def extrapolation(net, ids: torch.Tensor, train_len: int, multiples=MULTIPLES,

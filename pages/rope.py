@@ -1,16 +1,13 @@
 from ui import shell
 
 shell.page("rope")
-import numpy as np
 import streamlit as st
-import torch
 
 from demos import llm
 from demos import rope as D
 from figures import rope as F
-from model.lm_data import corpus
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "rope"
@@ -22,32 +19,12 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"rope.{key}", **fmt)
 
 
-@st.cache_resource(show_spinner=False)
 def live(name: str = "lm") -> llm.LiveLM:
-    return llm.load(name)
+    return compute.call(llm.load, name)
 
 
-@st.cache_resource(show_spinner=False)
-def heldout_ids(name: str) -> torch.Tensor:
-    return torch.tensor(live(name).tok.encode(corpus()[1]), dtype=torch.long)
-
-
-@st.cache_resource(show_spinner=False)
 def extrapolation(name: str) -> dict:
-    lm = live(name)
-    L = D.trained_length(lm.info, lm.cfg)
-    return D.extrapolation(lm.net, heldout_ids(name), L)
-
-
-@st.cache_resource(show_spinner=False)
-def interpolation() -> dict[int, float]:
-    lm = live(D.PI_MODEL)
-    L = D.trained_length(lm.info, lm.cfg)
-    out = {}
-    for m in D.MULTIPLES[1:]:
-        loss = D.loss_by_position(D.interpolated(lm.net, 1 / m), heldout_ids(D.PI_MODEL), m * L, D.EXTRAP_WINDOWS)
-        out[m] = D.ppl(loss)
-    return out
+    return compute.cached("extrapolation", name, lambda: D.extrapolation_of(live(name)))
 
 
 st.markdown(T("intro"))
@@ -62,8 +39,7 @@ if section in ("rotation", "distance"):
                          2048 if section == "distance" else 64)
     if section == "rotation":
         st.markdown(T("exp_rotation"))
-        half = d // 2
-        pairs = sorted({0, 1, half // 4, half // 2, half - 1})
+        pairs = D.rotation_pairs(d)
         th = D.thetas(d)
         pts = D.pair_points(d, L, pairs)
         plot.show(plot.call(F.pair_circles, pts, [T("pair_title", i=i, theta=f"{th[i]:.3g}") for i in pairs],
@@ -73,9 +49,8 @@ if section in ("rotation", "distance"):
                       T("col_wavelength"): [f"{lam[i]:,.1f}" for i in pairs]}, hide_index=True)
     else:
         st.markdown(T("exp_distance"))
-        delta = np.arange(L + 1)
-        series = {T("s_ones"): D.score_vs_distance(d, L), T("s_bound"): D.roformer_bound(d, L) / (d / 2)}
-        plot.show(plot.call(F.distance_plot, delta[1:], {k: v[1:] for k, v in series.items()},
+        delta, ones, bound = D.distance_curves(d, L)
+        plot.show(plot.call(F.distance_plot, delta, {T("s_ones"): ones, T("s_bound"): bound},
                             title=T("dist_title", d=d), x_title=T("dist_x"), y_title=T("dist_y")), "distance")
 
 elif section == "shift":
@@ -117,9 +92,8 @@ elif section == "extrapolation":
             res = {name: extrapolation(name) for name in trained}
         L = D.trained_length(live(trained[0]).info, live(trained[0]).cfg)
         names = [T(f"scheme_{name}") for name in trained]
-        values = {T(f"scheme_{name}"): [res[name][mm]["ppl"] for mm in D.MULTIPLES] for name in trained}
-        finite = [v for vs in values.values() for v in vs if v is not None]
-        cap = float(min(max(finite), 4 * min(finite))) if finite else 10.0
+        values = {T(f"scheme_{name}"): D.ppl_row(res[name]) for name in trained}
+        cap = D.bar_cap(values.values())
         plot.show(plot.call(F.extrapolation_bars, names, D.MULTIPLES, values, title=T("ext_title", L=L),
                             x_title=T("ext_x"), y_title=T("ext_y"), na_label=T("na"), cap=cap), "bars")
         rows = {T("col_model"): names}
@@ -138,9 +112,8 @@ else:
     d = lm.cfg.d_head
     # pairs whose turn (2π/θ_i) is longer than L but shorter than 4L: plain extrapolation takes them to
     # angles never seen in training, interpolation keeps them inside
-    lam = D.wavelengths(d)
-    pairs = sorted(int(np.argmin(np.abs(lam - f * L))) for f in (1.5, 3.0))
-    pts = np.concatenate([D.pair_points(d, 4 * L, pairs), D.pair_points(d, 4 * L, pairs, scale=0.25)])
+    pairs = D.pi_pairs(d, L)
+    pts = D.pi_points(d, L, pairs)
     titles = [f"{T('pi_plain')} · i={i}" for i in pairs] + [f"{T('pi_interp')} · i={i}" for i in pairs]
     plot.show(plot.call(F.pair_circles, pts, titles, title=T("pi_angles", i=f"{pairs[0]}, {pairs[1]}", L=L),
                         pos_title=T("pos")), "pi_circles")
@@ -149,13 +122,11 @@ else:
     else:
         with st.spinner(T("computing")):
             plain = extrapolation(D.PI_MODEL)
-            pi = interpolation()
-        values = {T("pi_plain"): [plain[mm]["ppl"] for mm in D.MULTIPLES],
-                  T("pi_interp"): [plain[1]["ppl"]] + [pi[mm] for mm in D.MULTIPLES[1:]]}
-        finite = [v for vs in values.values() for v in vs]
+            pi = compute.cached("interpolation", D.PI_MODEL, lambda: D.interpolation_of(lm))
+        values = {T("pi_plain"): D.ppl_row(plain), T("pi_interp"): D.pi_row(plain, pi)}
         plot.show(plot.call(F.extrapolation_bars, list(values), D.MULTIPLES, values, title=T("pi_title"),
-                            x_title="", y_title=T("ext_y"), na_label=T("na"),
-                            cap=float(min(max(finite), 4 * min(finite)))), "pi_bars")
+                            x_title="", y_title=T("ext_y"), na_label=T("na"), cap=D.bar_cap(values.values())),
+                  "pi_bars")
         for mm in D.MULTIPLES[1:]:
             st.markdown("- " + T("ppl_pi", m=mm, a=plain[mm]["ppl"], b=pi[mm]))
 

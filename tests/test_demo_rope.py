@@ -43,6 +43,44 @@ def test_score_decays_with_distance() -> None:
     assert b[1024:].mean() < b[:8].mean() / 2
 
 
+def test_rotation_pairs_and_distance_curves() -> None:
+    assert R.rotation_pairs(64) == [0, 1, 8, 16, 31]
+    assert R.rotation_pairs(8) == [0, 1, 2, 3]                  # half = 4: 4 // 4 = 1 coincides
+    delta, ones, bound = R.distance_curves(64, 100)
+    assert delta.tolist() == list(range(1, 101))
+    np.testing.assert_array_equal(ones, R.score_vs_distance(64, 100)[1:])
+    np.testing.assert_allclose(bound, R.roformer_bound(64, 100)[1:] / 32)
+
+
+def test_perplexity_rows_and_bar_cap() -> None:
+    plain = {1: {"ppl": 3.0}, 2: {"ppl": 20.0}, 4: {"ppl": None}}
+    assert R.ppl_row(plain) == [3.0, 20.0, None]
+    assert R.pi_row(plain, {2: 3.5, 4: 4.0}) == [3.0, 3.5, 4.0]
+    assert R.bar_cap([[3.0, 20.0, None], [3.5]]) == 12.0         # at most 4× the smallest
+    assert R.bar_cap([[3.0, 5.0]]) == 5.0 and R.bar_cap([[None]]) == 10.0
+
+
+def test_pi_pairs_turn_between_the_trained_length_and_4x() -> None:
+    L = 128
+    pairs = R.pi_pairs(64, L)
+    lam = R.wavelengths(64)
+    assert len(pairs) == 2 and pairs == sorted(pairs)
+    assert all(L < lam[i] < 4 * L for i in pairs)
+    assert pairs == [int(np.abs(lam - 1.5 * L).argmin()), int(np.abs(lam - 3 * L).argmin())]
+    pts = R.pi_points(64, L, pairs)
+    assert pts.shape == (4, 4 * L, 2)
+    np.testing.assert_allclose(pts[2, 4 * 10], pts[0, 10])       # interpolated position 40 = plain 10
+
+
+def test_heldout_ids_encode_the_corpus() -> None:
+    from model.lm_data import corpus
+
+    live = llm.load("lm")
+    ids = R.heldout_ids(live.tok)
+    assert ids.dtype == torch.long and ids.dim() == 1
+    assert ids.tolist() == live.tok.encode(corpus()[1])
+
+
 def test_reference_formula_equals_the_model() -> None:
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 3, 20, 32, generator=g)
@@ -87,6 +125,15 @@ def test_extrapolation_and_interpolation_run_on_a_small_model() -> None:
     assert not torch.allclose(half(y), live.net(y), atol=1e-3)
     assert R.trained_length({"train_config": {"ctx_len": 128}}, live.cfg) == 128
     assert R.trained_length({}, live.cfg) == 16
+    # the page's entry points: the same numbers on the held-out corpus at the trained length
+    live.info = {"ctx_len": 8}
+    of = R.extrapolation_of(live)
+    direct = R.extrapolation(live.net, R.heldout_ids(live.tok), 8)
+    assert [of[m]["ppl"] for m in R.MULTIPLES] == pytest.approx([direct[m]["ppl"] for m in R.MULTIPLES])
+    pi = R.interpolation_of(live)
+    held = R.heldout_ids(live.tok)
+    assert set(pi) == {2, 4}
+    assert pi[2] == pytest.approx(R.ppl(R.loss_by_position(R.interpolated(live.net, 0.5), held, 16, R.EXTRAP_WINDOWS)))
 
 
 def _page(lang: str, **params: str) -> AppTest:
