@@ -9,8 +9,9 @@ h heads, d_k = d_model / h, d_ff = 4·d_model (the FFN's hidden width), V vocabu
 """
 from __future__ import annotations
 
+import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -161,6 +162,46 @@ def run_trace(B: int = 2, S: int = 5, T: int = 4, d_model: int = 64, heads: int 
         stack, layer, part = describe(name)
         steps.append(Step(name, tuple(shape), symbols_for(name), stack, layer, part))
     return ShapeTrace(steps, values, tr, shown)
+
+
+def page_trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
+               sentences: tuple[tuple[str, ...], ...] | None) -> ShapeTrace:
+    """The page's trace: big configurations run on the meta device (shapes without numbers: fast,
+    no memory churn), and the traced tensors are dropped (the page shows shapes only; up to ~50 MB)."""
+    device = "meta" if approx_params(d_model, layers) > META_ABOVE_PARAMS else "cpu"
+    run = run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None,
+                    device=device)
+    return replace(run, trace=None)
+
+
+def typed_batch(typed: list[list[str]]) -> tuple[tuple[str, ...], ...] | None:
+    """The typed sentences a trace uses (at most MAX_B, each cut to MAX_LEN tokens); None: none typed."""
+    return tuple(tuple(s[:MAX_LEN]) for s in typed[:MAX_B]) if typed else None
+
+
+def typed_sizes(typed: list[list[str]]) -> tuple[int, int]:
+    """(B, S) the typed sentences set: their number and the longest, within MAX_B and MAX_LEN."""
+    return min(len(typed), MAX_B), min(max(len(x) for x in typed[:MAX_B]), MAX_LEN)
+
+
+def sentences_cut(text: str, typed: list[list[str]]) -> bool:
+    """Whether the typed batch lost something: more than MAX_B sentences, a sentence over MAX_LEN
+    tokens, or text that reached MAX_SENTENCE_CHARS."""
+    pieces = [p for p in text.replace("\n", SEPARATOR).split(SEPARATOR) if p.strip()]
+    return len(pieces) > MAX_B or any(len(s) > MAX_LEN for s in typed) or len(text) >= MAX_SENTENCE_CHARS
+
+
+def random_sizes(rng: random.Random | None = None) -> dict[str, int]:
+    """Quiz sizes: B, S, T, h, d_k and d_model all different numbers (so every answer is unambiguous)."""
+    rng = rng or random.Random()
+    while True:
+        d_model = rng.choice(D_MODEL_OPTIONS[:4])
+        heads = rng.choice([h for h in HEAD_OPTIONS if h > 1 and d_model // h > 1])
+        B, S, T = rng.randint(2, 6), rng.randint(3, 12), rng.randint(2, 12)
+        vals = [B, S, T, heads, d_model // heads, d_model]
+        if len(set(vals)) == len(vals):
+            break
+    return {"B": B, "S": S, "T": T, "d_model": d_model, "heads": heads, "layers": rng.randint(1, 3)}
 
 
 def warm_up_meta() -> None:

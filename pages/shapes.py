@@ -1,16 +1,13 @@
 from ui import shell
 
 shell.page("shapes")
-import random
-from dataclasses import replace
-
 import pandas as pd
 import streamlit as st
 
 from demos import shapes as D
 from figures import shapes as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 PAGE = "shapes"
@@ -19,17 +16,6 @@ DEFAULTS = {"B": 2, "S": 5, "T": 4, "d_model": 64, "heads": 4, "layers": 2}
 
 def T_(key: str, **fmt: object) -> str:
     return shell.t(f"shapes.{key}", **fmt)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def trace(B: int, S: int, T: int, d_model: int, heads: int, layers: int,
-          sentences: tuple[tuple[str, ...], ...] | None) -> D.ShapeTrace:
-    # big configurations run on the meta device (shapes without numbers: fast, no memory churn)
-    device = "meta" if D.approx_params(d_model, layers) > D.META_ABOVE_PARAMS else "cpu"
-    run = D.run_trace(B, S, T, d_model, heads, layers, [list(s) for s in sentences] if sentences else None,
-                      device=device)
-    # the page shows shapes only: the cached entry drops the traced tensors (up to ~50 MB each)
-    return replace(run, trace=None)
 
 
 def memo(name: str, key: tuple, build):
@@ -59,15 +45,7 @@ def legend() -> dict[str, str]:
 
 def new_sizes() -> None:
     """Quiz: random sizes (each symbol a different number, so the answer is unambiguous)."""
-    rng = random.Random()
-    while True:
-        d_model = rng.choice(D.D_MODEL_OPTIONS[:4])
-        heads = rng.choice([h for h in D.HEAD_OPTIONS if h > 1 and d_model // h > 1])
-        B, S, T = rng.randint(2, 6), rng.randint(3, 12), rng.randint(2, 12)
-        vals = [B, S, T, heads, d_model // heads, d_model]
-        if len(set(vals)) == len(vals):
-            break
-    for k, v in {"B": B, "S": S, "T": T, "d_model": d_model, "heads": heads, "layers": rng.randint(1, 3)}.items():
+    for k, v in D.random_sizes().items():
         st.session_state[f"{PAGE}:{k}"] = v
     st.session_state[f"{PAGE}:sentences"] = ""
 
@@ -84,8 +62,7 @@ with st.container(border=True):
     if sentences_text.strip() and not typed:
         st.info(T_("sentences_none"))
     if typed:   # the disabled sliders show what the typed batch sets
-        st.session_state[f"{PAGE}:B"] = min(len(typed), D.MAX_B)
-        st.session_state[f"{PAGE}:S"] = min(max(len(x) for x in typed[:D.MAX_B]), D.MAX_LEN)
+        st.session_state[f"{PAGE}:B"], st.session_state[f"{PAGE}:S"] = D.typed_sizes(typed)
     c = st.columns(6)
     with c[0]:
         B = state.slider("B", T_("B"), 1, D.MAX_B, DEFAULTS["B"], disabled=bool(typed))
@@ -101,13 +78,11 @@ with st.container(border=True):
         layers = state.slider("layers", T_("layers"), 1, D.MAX_LAYERS, DEFAULTS["layers"])
     if typed:
         st.caption(T_("sliders_off"))
-        pieces = [p for p in sentences_text.replace("\n", "|").split("|") if p.strip()]
-        if len(pieces) > D.MAX_B or any(len(s) > D.MAX_LEN for s in typed) or len(sentences_text) >= D.MAX_SENTENCE_CHARS:
+        if D.sentences_cut(sentences_text, typed):
             st.info(T_("sentences_cut", n=D.MAX_SENTENCE_CHARS))
 
-key = (B, S, T, d_model, heads, layers,
-       tuple(tuple(s[:D.MAX_LEN]) for s in typed[:D.MAX_B]) if typed else None)
-tr = trace(*key)
+key = (B, S, T, d_model, heads, layers, D.typed_batch(typed))
+tr = compute.call(D.page_trace, *key, keep=64)
 vals = tr.values
 if typed:
     st.caption(T_("sentences_used"))

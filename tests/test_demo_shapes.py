@@ -100,6 +100,40 @@ def test_typed_sentences_set_b_and_s() -> None:
     assert many.values["B"] == D.MAX_B
 
 
+def test_typed_batch_sizes_and_cut_notice() -> None:
+    typed = D.parse_sentences("我 爱 你 | the cat sat on the mat")
+    assert D.typed_sizes(typed) == (2, 6)
+    assert D.typed_batch(typed) == (("我", "爱", "你"), ("the", "cat", "sat", "on", "the", "mat"))
+    assert D.typed_batch([]) is None
+    assert not D.sentences_cut("我 爱 你 | the cat sat on the mat", typed)
+    many = D.parse_sentences("|".join(["a b"] * 10))
+    assert D.typed_sizes(many) == (D.MAX_B, 2) and len(D.typed_batch(many)) == D.MAX_B
+    assert D.sentences_cut("|".join(["a b"] * 10), many)
+    long = [["w"] * (D.MAX_LEN + 3)]
+    assert D.typed_sizes(long) == (1, D.MAX_LEN) and len(D.typed_batch(long)[0]) == D.MAX_LEN
+    assert D.sentences_cut(" ".join(long[0]), long)
+    assert D.sentences_cut("a" * D.MAX_SENTENCE_CHARS, [["a"]])
+
+
+def test_page_trace_drops_the_tensors_and_uses_meta_for_big_models() -> None:
+    small = D.page_trace(2, 5, 4, 64, 4, 2, (("a", "b"), ("c",)))
+    assert small.trace is None and small.values["B"] == 2 and small.values["S"] == 2
+    assert [s.shape for s in small.steps] == [s.shape for s in D.run_trace(2, 5, 4, 64, 4, 2, [["a", "b"], ["c"]]).steps]
+    big = D.page_trace(2, 5, 4, 512, 8, 1, None)                 # ~7M weights: traced on the meta device
+    assert big.trace is None and big.values["d_model"] == 512
+
+
+def test_random_quiz_sizes_are_all_different() -> None:
+    import random
+
+    for seed in range(30):
+        v = D.random_sizes(random.Random(seed))
+        nums = [v["B"], v["S"], v["T"], v["heads"], v["d_model"] // v["heads"], v["d_model"]]
+        assert len(set(nums)) == 6 and v["d_model"] % v["heads"] == 0 and 1 <= v["layers"] <= 3
+        assert v["d_model"] in D.D_MODEL_OPTIONS[:4] and v["heads"] in D.HEAD_OPTIONS
+    assert D.random_sizes(random.Random(4)) == D.random_sizes(random.Random(4))
+
+
 def test_quiz_guesses() -> None:
     vals = D.run_trace(2, 5, 4, 64, 4, 2).values
     shape = (2, 4, 5, 16)
