@@ -60,6 +60,16 @@ class BuggyLM:
     history: list[tuple[int, float, float]] = field(default_factory=list)   # (step, train loss, val loss)
     seconds: float = 0.0
 
+    def encode(self, text: str, max_chars: int = 64) -> list[int]:
+        """Prompt text -> ids; characters past `max_chars` or outside the vocabulary are dropped."""
+        known = set(self.tok.itos[1:])
+        return [i for c in text[:max_chars] if c in known for i in self.tok.encode(c)]
+
+    def label(self, i: int) -> str:
+        """Token `i` as a visible label (space and newline shown as symbols)."""
+        s = self.tok.itos[i]
+        return {" ": "␣", "\n": "↵"}.get(s, s)
+
 
 # ----------------------------------------------------------------------------------------------
 # Build (offline)

@@ -7,7 +7,7 @@ from demos import bug_hunt as D
 from figures import bug_hunt as F
 from figures.attention import attention_heatmap
 from model.decoder import BUGS
-from ui import plot, profile, state
+from ui import compute, plot, profile, state
 from ui.demo_footer import demo_footer
 
 DEMO = "bug_hunt"
@@ -19,24 +19,8 @@ def T(key: str, **fmt) -> str:
     return shell.t(f"bug_hunt.{key}", **fmt)
 
 
-@st.cache_resource(show_spinner=False)
-def model(name: str) -> D.BuggyLM:
-    return D.load(name)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def evidence(name: str, ids: tuple[int, ...]) -> D.Evidence:
-    return D.evidence(model(name).net, list(ids))
-
-
-def encode(b: D.BuggyLM, text: str) -> list[int]:
-    known = set(b.tok.itos[1:])
-    return [i for c in text[:64] if c in known for i in b.tok.encode(c)]
-
-
-def label(b: D.BuggyLM, i: int) -> str:
-    s = b.tok.itos[i]
-    return {" ": "␣", "\n": "↵"}.get(s, s)
+def evidence(b: D.BuggyLM, ids: list[int]) -> D.Evidence:
+    return compute.cached("evidence", (b.name, tuple(ids)), lambda: D.evidence(b.net, ids), keep=64)
 
 
 st.markdown(T("intro"))
@@ -47,7 +31,7 @@ bug = D.pick_bug(me.id, rec["round"])
 done = D.answered_this_round(rec)
 
 try:
-    buggy, clean = model(bug), model("clean")
+    buggy, clean = compute.call(D.load, bug), compute.call(D.load, "clean")
 except D.AssetError as exc:
     st.warning(T("no_assets", reason=shell.md_plain(exc.reason)), icon=":material/build:")
     st.code("python -m demos.bug_hunt --build", language="bash")
@@ -76,12 +60,12 @@ with c2:
     layer = state.slider("layer", T("layer"), 1, b.n_layers, 1)
 with c3:
     head = state.slider("head", T("head"), 1, b.n_heads, 1)
-ids = encode(buggy, text)
+ids = buggy.encode(text)
 if len(ids) < 2:
     st.warning(T("empty_prompt"), icon=":material/edit:")
 else:
-    ev = evidence(bug, tuple(ids))
-    labels = [label(buggy, i) for i in ids]
+    ev = evidence(buggy, ids)
+    labels = [buggy.label(i) for i in ids]
     plot.show(plot.call(attention_heatmap, ev.attn[layer - 1, head - 1], labels, labels,
                         title=T("attn_title", l=layer, h=head), x_title=T("key"), y_title=T("query"),
                         value=T("weight"), annotate=False, zmax=None), "attn")
@@ -100,7 +84,7 @@ else:
     st.table({T("p_col_probe"): [p for p, _ in probes], T("p_col_value"): [f"{v:.2e}" for _, v in probes],
                   T("p_col_flag"): ["⚠️" if v > FLAG else "✓" for _, v in probes]}, hide_index=True)
     st.caption(T("p_ok"))
-    ref = evidence("clean", tuple(ids))
+    ref = evidence(clean, ids)
     st.markdown(T("p_entropy", a=ev.entropy, b=ref.entropy))
 
 st.divider()

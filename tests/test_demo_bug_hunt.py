@@ -37,13 +37,21 @@ def ev() -> dict[str, B.Evidence]:
     out = {}
     for name in B.NAMES:
         m = B.load(name)
-        ids = [i for c in PROMPT if c in set(m.tok.itos[1:]) for i in m.tok.encode(c)]
+        ids = m.encode(PROMPT)
         out[name] = B.evidence(m.net, ids, n_new=30)
     return out
 
 
 def _flags(e: B.Evidence) -> tuple[bool, bool, bool, bool]:
     return e.row_sums > FLAG, e.upper_mass > FLAG, e.leak > FLAG, e.cache_diff > FLAG
+
+
+def test_prompt_encoding_and_labels() -> None:
+    m = B.load("clean")
+    ids = m.encode("Q: 注意力\n" + "\ufffd")
+    assert [m.label(i) for i in ids] == ["Q", ":", "␣", "注", "意", "力", "↵"]
+    assert m.tok.decode(ids) == "Q: 注意力\n"                   # itos[0] (not a typed character) dropped
+    assert len(m.encode("a" * 100)) == 64 and m.encode("a" * 100, max_chars=10) == m.encode("a" * 10)
 
 
 def test_clean_model_reads_normal(ev) -> None:
