@@ -180,6 +180,45 @@ def wordpiece_encode(word: str, vocab: set[str] | list[str]) -> list[str]:
     return pieces
 
 
+def learn(text: str) -> tuple[Corpus, list[str], list[Step], list[str], list[Step]]:
+    """The page's corpus and both learners on it: (corpus, BPE base, BPE steps, WordPiece base,
+    WordPiece steps)."""
+    corpus = parse_corpus(text)
+    bpe_base, bpe = learn_bpe(corpus.counts)
+    wp_base, wp = learn_wordpiece(corpus.counts)
+    return corpus, bpe_base, bpe, wp_base, wp
+
+
+def pair_view(step: Step) -> tuple[list[str], list[int], list[float], int, int]:
+    """One step's candidate pairs: labels "a + b", counts, WordPiece scores, the index BPE would
+    merge (highest count, first seen on ties) and the index this step merged."""
+    labels = [f"{a} + {b}" for a, b, _, _ in step.table]
+    counts = [c for _, _, c, _ in step.table]
+    scores = [sc for _, _, _, sc in step.table]
+    chosen = next(i for i, (a, b, _, _) in enumerate(step.table) if (a, b) == step.pair)
+    bpe_i = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return labels, counts, scores, bpe_i, chosen
+
+
+def top_scores(scores: list[float], n: int = 15) -> list[int]:
+    """Indices of the n highest scores, highest first (first seen on ties)."""
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:n]
+
+
+def side_by_side(bpe: list[Step], wp: list[Step]) -> tuple[list[str], list[str], list[bool]]:
+    """Each step's new symbol for BPE and WordPiece ('' past a learner's last step), and whether
+    both merged the same string."""
+    n = max(len(bpe), len(wp))
+    bn = [bpe[i].new if i < len(bpe) else "" for i in range(n)]
+    wn = [wp[i].new if i < len(wp) else "" for i in range(n)]
+    return bn, wn, [bool(b) and b.replace(EOW, "") == w.replace("##", "") for b, w in zip(bn, wn, strict=True)]
+
+
+def vocab_after(wp: list[Step], wp_base: list[str], k: int) -> list[str]:
+    """WordPiece's vocabulary after k merges (its base for k = 0 or when it learnt none)."""
+    return wp[min(k, len(wp)) - 1].vocab if k > 0 and wp else wp_base
+
+
 def clean_word(text: str) -> str:
     """The first word of user text, lower-cased, letters/digits only ('' when there is none)."""
     m = _WORD.search((text or "").lower())

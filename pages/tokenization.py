@@ -6,7 +6,7 @@ import streamlit as st
 from demos import tokenization as D
 from figures import tokenization as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "tokenization"
@@ -15,14 +15,6 @@ CORPUS_WIDGET_MAX = 12000       # what the box accepts; the demo itself uses D.M
 
 def T(key: str, **fmt) -> str:
     return shell.t(f"demo_tok.{key}", **fmt)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def learn(text: str) -> tuple[D.Corpus, list[str], list[D.Step], list[str], list[D.Step]]:
-    corpus = D.parse_corpus(text)
-    bpe_base, bpe = D.learn_bpe(corpus.counts)
-    wp_base, wp = D.learn_wordpiece(corpus.counts)
-    return corpus, bpe_base, bpe, wp_base, wp
 
 
 def show_pair(pair: tuple[str, str]) -> str:
@@ -38,7 +30,7 @@ st.markdown(T("intro"))
 section = state.section(DEMO_SECTIONS[DEMO], T("sections"), format_func=lambda s: T(f"sec_{s}"))
 text = state.text_area("corpus", T("corpus"), D.DEFAULT_CORPUS, max_chars=CORPUS_WIDGET_MAX, height=100,
                        help=T("corpus_help", n=D.MAX_CHARS))
-corpus, bpe_base, bpe, wp_base, wp = learn(text)
+corpus, bpe_base, bpe, wp_base, wp = compute.call(D.learn, text, keep=32)
 if corpus.truncated:
     st.warning(T("truncated", n=D.MAX_CHARS), icon=":material/content_cut:")
 if corpus.dropped_chars:
@@ -58,11 +50,10 @@ else:
         s = state.slider("step", T("step"), 1, len(bpe), min(3, len(bpe))) if len(bpe) > 1 else 1
         s = min(s, len(bpe))
         cur = bpe[s - 1]
-        labels = [f"{a} + {b}" for a, b, _, _ in cur.table]
-        chosen = next(i for i, (a, b, _, _) in enumerate(cur.table) if (a, b) == cur.pair)
+        labels, counts, _, _, chosen = D.pair_view(cur)
         left, right = st.columns([3, 2])
         with left:
-            plot.show(plot.call(F.pair_bars, labels, [c for _, _, c, _ in cur.table], chosen, title=T("pairs_title", s=s),
+            plot.show(plot.call(F.pair_bars, labels, counts, chosen, title=T("pairs_title", s=s),
                                 x_title=T("count")), "bpe_pairs")
         with right:
             st.markdown(f"**{T('merges_so_far')}**")
@@ -85,29 +76,23 @@ else:
         s = state.slider("step", T("step"), 1, len(wp), 1) if len(wp) > 1 else 1
         s = min(s, len(wp))
         cur = wp[s - 1]
-        labels = [f"{a} + {b}" for a, b, _, _ in cur.table]
-        counts = [c for _, _, c, _ in cur.table]
-        scores = [sc for _, _, _, sc in cur.table]
-        wp_i = next(i for i, (a, b, _, _) in enumerate(cur.table) if (a, b) == cur.pair)
-        bpe_i = max(range(len(counts)), key=lambda i: (counts[i], -i))
+        labels, counts, scores, bpe_i, wp_i = D.pair_view(cur)
         plot.show(plot.call(F.count_vs_score, labels, counts, scores, bpe_i, wp_i, title=T("scatter_title", s=s),
                             x_title=T("count"), y_title=T("wp_score"), bpe_label=T("bpe_pick"),
                             wp_label=T("wp_pick"), other_label=T("other_pairs")), "wp_scatter")
         st.caption(T("scatter_caption", s=s))
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:15]
+        order = D.top_scores(scores, 15)
         st.dataframe({T("col_pair"): [labels[i] for i in order], T("col_count"): [counts[i] for i in order],
                       T("col_score"): [f"{scores[i]:.4f}" for i in order]}, hide_index=True)
         st.markdown(f"**{T('side_by_side')}**")
-        n = max(len(bpe), len(wp))
-        bn = [bpe[i].new if i < len(bpe) else "" for i in range(n)]
-        wn = [wp[i].new if i < len(wp) else "" for i in range(n)]
-        same = ["✓" if b.replace(D.EOW, "") == w.replace("##", "") and b else "✗" for b, w in zip(bn, wn, strict=True)]
+        bn, wn, same = D.side_by_side(bpe, wp)
         diff = D.first_difference(bpe, wp)
         if diff is None:
             st.info(T("no_diff"))
         else:
             st.info(T("first_diff", s=diff + 1, b=show_pair(bpe[diff].pair), w=show_pair(wp[diff].pair)))
-        st.dataframe({T("col_step"): list(range(1, n + 1)), T("col_bpe"): bn, T("col_wp"): wn, T("col_same"): same},
+        st.dataframe({T("col_step"): list(range(1, len(bn) + 1)), T("col_bpe"): bn, T("col_wp"): wn,
+                      T("col_same"): ["✓" if x else "✗" for x in same]},
                      hide_index=True)
 
     elif section == "unseen":
@@ -125,7 +110,7 @@ else:
                 st.caption(T("word_used", w=word))
             k = min(k, len(bpe))
             pieces, history = D.bpe_encode(word, [x.pair for x in bpe[:k]])
-            vocab = wp[min(k, len(wp)) - 1].vocab if k > 0 and wp else wp_base
+            vocab = D.vocab_after(wp, wp_base, k)
             wp_pieces = D.wordpiece_encode(word, vocab)
             left, right = st.columns(2)
             with left:

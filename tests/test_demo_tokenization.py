@@ -45,6 +45,29 @@ def test_bpe_and_wordpiece_differ() -> None:
     assert b[0].new == "es" and w[0].new == "wi"
 
 
+def test_page_views_of_the_learners() -> None:
+    text = "low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3
+    corpus, bpe_base, bpe, wp_base, wp = tk.learn(text)
+    assert corpus.counts == {"low": 5, "lower": 2, "newest": 6, "widest": 3}
+    assert (bpe_base, wp_base) == (tk.learn_bpe(corpus.counts)[0], tk.learn_wordpiece(corpus.counts)[0])
+    assert [s.new for s in bpe] == [s.new for s in tk.learn_bpe(corpus.counts)[1]]
+    # BPE step 1: (e, s) merged; it is also what BPE picks (count 9, first seen)
+    labels, counts, scores, bpe_i, chosen = tk.pair_view(bpe[0])
+    assert labels[chosen] == "e + s" and bpe_i == chosen and counts[chosen] == 9
+    # WordPiece step 1 merged (w, ##i) (score 1/3); BPE would have taken (##e, ##s) (count 9, first seen)
+    labels, counts, scores, bpe_i, chosen = tk.pair_view(wp[0])
+    assert labels[chosen] == "w + ##i" and scores[chosen] == pytest.approx(1 / 3)
+    assert labels[bpe_i] == "##e + ##s" and counts[bpe_i] == 9 and max(counts) == 9
+    order = tk.top_scores(scores, 3)
+    assert order[0] == chosen and [scores[i] for i in order] == sorted(scores, reverse=True)[:3]
+    assert tk.top_scores([0.5, 0.9, 0.5], 2) == [1, 0]
+    bn, wn, same = tk.side_by_side(bpe[:2], wp[:3])
+    assert bn == ["es", "est", ""] and wn == ["wi", "wid", wp[2].new] and same == [False, False, False]
+    assert tk.side_by_side(bpe[:1], bpe[:1]) == (["es"], ["es"], [True])
+    assert tk.vocab_after(wp, wp_base, 0) == wp_base and tk.vocab_after([], wp_base, 3) == wp_base
+    assert tk.vocab_after(wp, wp_base, 2) == wp[1].vocab and tk.vocab_after(wp, wp_base, 999) == wp[-1].vocab
+
+
 def test_unseen_word_bpe_replay() -> None:
     counts = tk.parse_corpus("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3).counts
     _, steps = tk.learn_bpe(counts, 6)     # es, est, est</w>, lo, low, ne
