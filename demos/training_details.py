@@ -19,6 +19,16 @@ def noam_peak(d_model: int, warmup: int) -> tuple[int, float]:
     return warmup, d_model ** -0.5 * warmup ** -0.5
 
 
+def schedule_curves(d_model: int, warmup: int, points: int = 500
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, lr, warmup branch d^−0.5·step·w^−1.5, decay branch d^−0.5·step^−0.5) over
+    `points` steps from 1 to max(10·warmup, 2000), the warmup step itself included."""
+    end = max(10 * warmup, 2000)
+    steps = np.unique(np.concatenate([np.linspace(1, end, points).round(), [warmup]])).astype(int)
+    lr = noam_lr(steps, d_model, warmup)
+    return steps, lr, d_model ** -0.5 * steps * warmup ** -1.5, d_model ** -0.5 * steps.astype(float) ** -0.5
+
+
 # -- dropout: train vs eval -----------------------------------------------------------------------
 
 def demo_model(dropout: float = 0.1) -> Transformer:
@@ -57,6 +67,11 @@ def train_vs_eval(dropout: float = 0.1, seed: int = 0, n_show: int = 6) -> dict:
 
 # -- label smoothing -----------------------------------------------------------------------------
 
+def logits_table(r: dict) -> np.ndarray:
+    """The first logits of `train_vs_eval`'s four calls as rows: train 1, train 2, eval 1, eval 2."""
+    return np.stack([r["train_1"], r["train_2"], r["eval_1"], r["eval_2"]])
+
+
 def smoothed_target(K: int, eps: float, true_class: int = 0) -> np.ndarray:
     """PyTorch's CrossEntropyLoss(label_smoothing=ε) target: (1 − ε) on the true class plus ε/K
     on every class (so (1 − ε) + ε/K on the true class and ε/K elsewhere)."""
@@ -73,6 +88,16 @@ def smoothed_loss(logits: np.ndarray, target: np.ndarray, eps: float) -> float:
     K = logits.shape[-1]
     q = np.stack([smoothed_target(K, eps, int(t)) for t in target])
     return float(-(q * logp).sum(-1).mean())
+
+
+def torch_check(K: int, eps: float, rows: int = 4) -> tuple[float, float]:
+    """(smoothed_loss, torch's CrossEntropyLoss(label_smoothing=ε)) on the same random logits
+    (rows × K, seeded by K) and targets: the page's proof that both compute the same loss."""
+    rng = np.random.default_rng(K)
+    logits = rng.normal(size=(rows, K)) * 2
+    target = rng.integers(0, K, size=rows)
+    theirs = torch.nn.CrossEntropyLoss(label_smoothing=eps)(torch.tensor(logits), torch.tensor(target))
+    return smoothed_loss(logits, target, eps), float(theirs)
 
 
 def best_achievable(K: int, eps: float) -> tuple[float, float]:

@@ -1,14 +1,12 @@
 from ui import shell
 
 shell.page("training_details")
-import numpy as np
 import streamlit as st
-import torch
 
 from demos import training_details as D
 from figures import training_details as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 DEMO = "training_details"
@@ -17,28 +15,6 @@ P_CHOICES = [0.0, 0.1, 0.3, 0.5]
 
 def T(key: str, **fmt) -> str:
     return shell.t(f"demo_training.{key}", **fmt)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def schedule(d: int, w: int) -> tuple[np.ndarray, ...]:
-    end = max(10 * w, 2000)
-    steps = np.unique(np.concatenate([np.linspace(1, end, 500).round(), [w]])).astype(int)
-    lr = D.noam_lr(steps, d, w)
-    return steps, lr, d ** -0.5 * steps * w ** -1.5, d ** -0.5 * steps.astype(float) ** -0.5
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def train_eval(p: float) -> dict:
-    return D.train_vs_eval(dropout=p)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def torch_check(K: int, eps: float) -> tuple[float, float]:
-    rng = np.random.default_rng(K)
-    logits = rng.normal(size=(4, K)) * 2
-    target = rng.integers(0, K, size=4)
-    theirs = torch.nn.CrossEntropyLoss(label_smoothing=eps)(torch.tensor(logits), torch.tensor(target))
-    return D.smoothed_loss(logits, target, eps), float(theirs)
 
 
 st.markdown(T("intro"))
@@ -51,7 +27,7 @@ if section == "warmup":
         w = state.slider("warmup", T("warmup"), 100, 10000, 4000, step=100)
     with c2:
         d = state.slider("d_model", T("d_model"), 64, 1024, 512, step=64)
-    steps, lr, warm, decay = schedule(d, w)
+    steps, lr, warm, decay = compute.call(D.schedule_curves, d, w, keep=64)
     peak = D.noam_peak(d, w)
     m1, m2, m3 = st.columns(3)
     m1.metric(T("m_peak_step"), f"{int(steps[lr.argmax()]):,}")
@@ -70,14 +46,14 @@ elif section == "dropout":
     st.divider()
     st.markdown(T("exp_eval"))
     p = state.select("p", T("p"), P_CHOICES, 0.1, widget="segmented")
-    r = train_eval(float(p))
+    r = compute.call(D.train_vs_eval, dropout=float(p), keep=8)
     m1, m2 = st.columns(2)
     m1.metric(T("m_train_diff"), f"{r['train_diff']:.4f}")
     m2.metric(T("m_eval_diff"), f"{r['eval_diff']:.4f}")
     st.caption(T("logits_caption"))
     rows = {T("mode"): [T("train_mode"), T("train_mode"), T("eval_mode"), T("eval_mode")],
             "": [T("call1"), T("call2"), T("call1"), T("call2")]}
-    table = np.stack([r["train_1"], r["train_2"], r["eval_1"], r["eval_2"]])
+    table = D.logits_table(r)
     for j in range(table.shape[1]):
         rows[f"logit {j}"] = [f"{v:+.4f}" for v in table[:, j]]
     st.dataframe(rows, hide_index=True)
@@ -102,7 +78,7 @@ elif section == "label_smoothing":
     m3.metric(T("m_min_loss"), f"{best:.4f}")
     plot.show(plot.call(F.target_bars, q, 0, title=T("ls_title", K=K, eps=eps), x_title=T("cls"), y_title=T("prob"),
                         smooth_label=T("smooth"), hard_label=T("hard")), "target")
-    ours, theirs = torch_check(K, eps)
+    ours, theirs = compute.call(D.torch_check, K, eps, keep=256)
     st.success(T("torch_check", ours=ours, theirs=theirs, eps=eps), icon=":material/check_circle:")
 
 demo_footer(DEMO)

@@ -73,6 +73,31 @@ def test_label_smoothing_equals_torch(eps: float) -> None:
     assert float(torch.nn.CrossEntropyLoss()(torch.tensor(logits), soft)) == pytest.approx(float(ref), rel=1e-10)
 
 
+def test_torch_check_agrees() -> None:
+    ours, theirs = td.torch_check(5, 0.2)
+    assert ours == pytest.approx(theirs, rel=1e-10) and ours > 0
+    rng = np.random.default_rng(5)
+    logits, target = rng.normal(size=(4, 5)) * 2, rng.integers(0, 5, size=4)
+    assert ours == td.smoothed_loss(logits, target, 0.2)
+    assert td.torch_check(5, 0.2) == (ours, theirs)                 # seeded by K
+
+
+def test_schedule_curves() -> None:
+    steps, lr, warm, decay = td.schedule_curves(256, 1000)
+    assert steps[0] == 1 and steps[-1] == 10_000 and 1000 in steps and (np.diff(steps) > 0).all()
+    assert int(steps[lr.argmax()]) == 1000
+    np.testing.assert_allclose(lr, np.minimum(warm, decay))
+    assert td.schedule_curves(64, 100)[0][-1] == 2000                # at least 2000 steps shown
+
+
+def test_logits_table_rows() -> None:
+    r = td.train_vs_eval()
+    t = td.logits_table(r)
+    assert t.shape == (4, len(r["train_1"]))
+    np.testing.assert_array_equal(t[2], t[3])                         # eval: the same twice
+    np.testing.assert_array_equal(t[0], r["train_1"])
+
+
 def test_best_achievable() -> None:
     loss, pmax = td.best_achievable(10, 0.1)
     assert pmax == pytest.approx(0.91)
