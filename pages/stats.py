@@ -11,7 +11,7 @@ from questions.schema import TOPICS
 from study import personal, stats
 from study import plan as planner
 from study import scheduler as sched
-from ui import plot, profile
+from ui import compute, plot, profile
 
 
 def t(key: str, **fmt) -> str:
@@ -19,9 +19,8 @@ def t(key: str, **fmt) -> str:
 
 
 # Figures are rebuilt only when their data (or the language) change: building one costs ~60 ms.
-@st.cache_resource(show_spinner=False, max_entries=64)
 def _fig(builder: str, *args, **kwargs):
-    return getattr(figs, builder)(*args, **kwargs)
+    return plot.call(getattr(figs, builder), *args, **kwargs)
 
 
 store = profile.store()
@@ -155,14 +154,13 @@ st.subheader(t("model_title"))
 st.caption(t("model_caption", min=personal.MIN_REVIEWS))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _cross_day(profile_id: int, n: int, last_id: int) -> tuple[int, float]:
-    logs = personal.review_logs(store.reviews(profile_id))
+def _cross_day() -> tuple[int, float]:
+    logs = personal.review_logs(store.reviews(me.id))
     return personal.cross_day_reviews(logs), personal.log_loss(logs)
 
 
 last_id = max((r.id for r in reviews), default=0)
-n_cross, loss_default = _cross_day(me.id, len(reviews), last_id)
+n_cross, loss_default = compute.cached("cross_day", (me.id, len(reviews), last_id), _cross_day, keep=32)
 k1, k2, k3 = st.columns(3)
 k1.metric(t("model_reviews"), f"{n_cross} / {personal.MIN_REVIEWS}")
 k2.metric(t("model_loss_default"), "—" if loss_default != loss_default else f"{loss_default:.4f}")
@@ -196,17 +194,11 @@ if st.button(t("retention_save"), icon=":material/save:", key="stats:retention_s
     st.success(t("retention_saved", pct=round(100 * value)), icon=":material/check:")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _workload(card_states: tuple, n_new: int, new_per_day: int, start: date,
-              parameters: tuple[float, ...] | None, retentions: tuple[float, ...]) -> dict[float, list[int]]:
-    return personal.workload(card_states, n_new, new_per_day, start, parameters, retentions)
-
-
 chosen_r = round(float(retention), 2)
 retentions = tuple(sorted({*personal.WORKLOAD_RETENTIONS, chosen_r}))
 new_per_day = int(store.get_setting(me.id, "new_per_day", sched.DEFAULT_NEW_PER_DAY))
-load = _workload(tuple(states.values()), max(0, len(deck.cards) - len(states)), new_per_day,
-                 today, tuple(memory.parameters) if memory.parameters else None, retentions)
+load = compute.call(personal.workload, tuple(states.values()), max(0, len(deck.cards) - len(states)), new_per_day,
+                    today, tuple(memory.parameters) if memory.parameters else None, retentions, keep=32)
 plot.show(_fig("workload_lines", today, tuple((r, tuple(v)) for r, v in load.items()), chosen_r,
                title=t("workload_title"), x_title=t("date"), y_title=t("workload_axis"),
                retention_label=t("retention_label")), "workload")
