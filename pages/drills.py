@@ -6,7 +6,7 @@ from code_editor import code_editor
 
 from drills import registry, sandbox
 from figures import drills as F
-from ui import plot, profile, state
+from ui import compute, plot, profile, state
 from ui.cards import demo_label, get_bank, stars
 from ui.demo_footer import FLASHCARDS_PAGE, quiz_params
 
@@ -17,12 +17,6 @@ K = "drills:"
 
 def T(key: str, **fmt) -> str:
     return shell.t(f"drills.{key}", **fmt)
-
-
-@st.cache_resource(show_spinner=False)
-def _warm() -> bool:
-    sandbox.warm()                       # start the sandbox workers (torch imported once) in the background
-    return True
 
 
 me = profile.learner()
@@ -50,7 +44,7 @@ with st.expander(T("all_drills")):
 
 enabled, why = sandbox.enabled(st.get_option("server.address"))
 if enabled:
-    _warm()
+    compute.cached("sandbox", "warm", sandbox.warm)   # start the workers (torch imported once) in the background
 
 code_key, ver_key, seen_key, res_key = (f"{K}{x}:{me.id}:{drill_id}" for x in ("code", "ver", "seen", "result"))
 if code_key not in st.session_state:

@@ -13,7 +13,7 @@ import streamlit as st
 import lessons as lessons_pkg
 from questions.bank import fingerprint as bank_fingerprint
 from questions.schema import DEMOS, DemoLink
-from ui import state
+from ui import compute, state
 from ui.cards import get_bank, render_card
 
 _LESSON = "_lessons:lesson"
@@ -22,13 +22,11 @@ _PUBLISHED = "_lessons:url"  # (lesson, step) as last written to the URL
 DEMO_HEIGHT = 600  # fits under the step header on a 1400×900 screen in presentation mode
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _load(lessons_key: tuple, bank_key: tuple) -> lessons_pkg.Lessons:
-    return lessons_pkg.load_lessons(lessons_key[0], known_cards=set(get_bank().by_id))
-
-
 def load() -> lessons_pkg.Lessons:
-    return _load(lessons_pkg.fingerprint(), bank_fingerprint())
+    """The lessons, loaded once per process and state of the lesson files and the bank."""
+    lessons_key, bank_key = lessons_pkg.fingerprint(), bank_fingerprint()
+    return compute.cached("lessons", (lessons_key, bank_key), lambda: lessons_pkg.load_lessons(
+        lessons_key[0], known_cards=set(get_bank().by_id)), keep=4)
 
 
 # ---- state: session first, the URL when it changed from outside (a link, first load) ----
