@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from questions import safe_yaml
 from questions.safe_yaml import locate_line, node_line
-from questions.schema import SLUG, Bilingual, DemoLink
+from questions.schema import SLUG, Bilingual, DemoLink, validation_reason
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_DIR = "TIL_LESSONS_DIR"
@@ -113,29 +113,11 @@ def lesson_files(directory: str | Path | None = None) -> list[Path]:
 def fingerprint(directory: str | Path | None = None) -> tuple:
     """Changes when any lesson file changes: a cache key."""
     d = Path(directory) if directory else default_dir()
-    out = []
-    for p in lesson_files(d):
-        try:
-            s = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, s.st_mtime_ns, s.st_size))
-    return (str(d.resolve()), tuple(out))
+    return safe_yaml.files_key(d.resolve(), lesson_files(d))
 
 
 # ---------------------------------------------------------------------------------------------
 # YAML with line numbers
-
-def _reason(err: dict) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "missing":
-        msg = "missing field"
-    elif err.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    msg = msg.removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
-
 
 def _load_file(path: Path, known_cards: set[str] | None) -> tuple[Lesson | None, list[Problem]]:
     rel = path.name
@@ -155,7 +137,7 @@ def _load_file(path: Path, known_cards: set[str] | None) -> tuple[Lesson | None,
         problems = []
         for err in e.errors():
             loc = tuple(err.get("loc", ()))
-            problems.append(Problem(rel, 1 if loc[:1] == ("id",) else locate_line(root, loc), _reason(err)))
+            problems.append(Problem(rel, 1 if loc[:1] == ("id",) else locate_line(root, loc), validation_reason(err)))
         return None, problems
     problems = []
     if known_cards is not None:

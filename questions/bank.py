@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, SequenceNode
 from questions import lint as checks
 from questions import safe_yaml
 from questions.safe_yaml import locate_line, node_line
-from questions.schema import SOURCES, TOPICS, Card
+from questions.schema import SOURCES, TOPICS, Card, validation_reason
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_DIR = "TIL_QUESTIONS_DIR"
@@ -42,14 +42,7 @@ def bank_files(directory: str | Path | None = None) -> list[Path]:
 def fingerprint(directory: str | Path | None = None) -> tuple:
     """(dir, (name, mtime, size)...): changes when any card file changes; a cache key."""
     d = Path(directory) if directory else default_dir()
-    out = []
-    for p in bank_files(d):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, st.st_mtime_ns, st.st_size))
-    return (str(d.resolve()), tuple(out))
+    return safe_yaml.files_key(d.resolve(), bank_files(d))
 
 
 @dataclass(frozen=True)
@@ -140,18 +133,6 @@ class Bank:
 # ---------------------------------------------------------------------------------------------
 # YAML with line numbers (questions/safe_yaml.py: no anchors/aliases, size/depth/node caps)
 
-def _reason(err: dict, card_id: str | None) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "missing":
-        msg = "missing field"
-    elif err.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    msg = msg.removeprefix("Value error, ")
-    who = f"card {card_id!r}" if card_id else "card"
-    return f"{who}: {loc}: {msg}" if loc else f"{who}: {msg}"
-
-
 def _load_file(path: Path, rel: str) -> tuple[list[tuple[Card, Origin]], list[Problem]]:
     """Cards of one file with their start lines, and the file's problems."""
     problems: list[Problem] = []
@@ -178,9 +159,10 @@ def _load_file(path: Path, rel: str) -> tuple[list[tuple[Card, Origin]], list[Pr
         try:
             card = Card.model_validate(raw)
         except ValidationError as e:
+            who = f"card {card_id!r}" if card_id else "card"
             for err in e.errors():
-                problems.append(Problem(rel, locate_line(item, tuple(err.get("loc", ()))), _reason(err, card_id),
-                                        card_id))
+                problems.append(Problem(rel, locate_line(item, tuple(err.get("loc", ()))),
+                                        validation_reason(err, who), card_id))
             continue
         extra = checks.lint_card(raw)
         if extra:

@@ -33,7 +33,7 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from questions import safe_yaml
 from questions.safe_yaml import locate_line, node_line
-from questions.schema import SLUG, TOPICS, Bilingual
+from questions.schema import TOPICS, Bilingual, check_slug, validation_reason
 
 RUBRICS_SUBDIR = "rubrics"
 MAX_PATTERN = 400
@@ -84,13 +84,7 @@ class Point(BaseModel):
     id: str
     text: Bilingual
     match: Patterns
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError(f"id {v!r} is not a lowercase-hyphen slug")
-        return v
+    _slug = field_validator("id")(check_slug)
 
 
 class Misconception(BaseModel):
@@ -99,13 +93,7 @@ class Misconception(BaseModel):
     claim: Bilingual
     match: Patterns
     correction: Bilingual
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError(f"id {v!r} is not a lowercase-hyphen slug")
-        return v
+    _slug = field_validator("id")(check_slug)
 
 
 class Rubric(BaseModel):
@@ -158,26 +146,7 @@ def rubric_files(directory: str | Path | None = None) -> list[Path]:
 
 def fingerprint(directory: str | Path | None = None) -> tuple:
     """Changes when any rubric file changes (a cache key)."""
-    out = []
-    for p in rubric_files(directory):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, st.st_mtime_ns, st.st_size))
-    return (str(directory or rubrics_dir()), tuple(out))
-
-
-def _reason(err: dict, card_id: str | None) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "missing":
-        msg = "missing field"
-    elif err.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    msg = msg.removeprefix("Value error, ")
-    who = f"rubric {card_id!r}" if card_id else "rubric"
-    return f"{who}: {loc}: {msg}" if loc else f"{who}: {msg}"
+    return safe_yaml.files_key(directory or rubrics_dir(), rubric_files(directory))
 
 
 def read_rubrics(directory: str | Path | None = None) -> RubricSet:
@@ -214,9 +183,10 @@ def read_rubrics(directory: str | Path | None = None) -> RubricSet:
             try:
                 rubric = Rubric.model_validate(raw)
             except ValidationError as e:
+                who = f"rubric {card_id!r}" if card_id else "rubric"
                 for err in e.errors():
                     out.problems.append(RubricProblem(rel, locate_line(item, tuple(err.get("loc", ()))),
-                                                      _reason(err, card_id), card_id))
+                                                      validation_reason(err, who), card_id))
                 continue
             if rubric.card in out.rubrics:
                 first = out.lines[rubric.card]

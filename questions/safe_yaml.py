@@ -220,6 +220,19 @@ def read(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) ->
     return data
 
 
+def files_key(directory: str | Path, paths: list[Path]) -> tuple:
+    """(directory, ((name, mtime_ns, size), ...)): changes when any of the files changes, appears
+    or goes; the cache key of what is loaded from a folder of YAML files (bank, rubrics, lessons)."""
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, st.st_mtime_ns, st.st_size))
+    return (str(directory), tuple(out))
+
+
 def compose_file(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) -> Node | None:
     """`compose` of a file; errors are `name:line: reason` (default: the file's name)."""
     label = name or Path(path).name

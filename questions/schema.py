@@ -97,6 +97,25 @@ SOURCES = (
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+def check_slug(v: str) -> str:
+    """An id: lowercase words joined by hyphens (a field validator of cards, rubrics, lessons)."""
+    if not SLUG.match(v):
+        raise ValueError(f"id {v!r} is not a lowercase-hyphen slug")
+    return v
+
+
+def validation_reason(err: dict, who: str | None = None) -> str:
+    """One pydantic error as a line for a file:line problem: "who: field.path: message"."""
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "missing":
+        msg = "missing field"
+    elif err.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    msg = msg.removeprefix("Value error, ")
+    return ": ".join(x for x in (who, loc, msg) if x)
+
+
 def _balanced_dollars(text: str) -> bool:
     """True when `$` delimiters (ignoring escaped \\$) pair up."""
     stripped = text.replace("\\$", "")
@@ -217,12 +236,7 @@ class Card(BaseModel):
     corrections: list[Correction] = Field(default_factory=list)
     followups: list[Followup] = Field(default_factory=list)
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
-            raise ValueError(f"id {v!r} is not a lowercase-hyphen slug")
-        return v
+    _slug = field_validator("id")(check_slug)
 
     @field_validator("topic")
     @classmethod
