@@ -234,6 +234,22 @@ def run(lm: LiveModel, src_toks: list[str], tgt_toks: list[str] | None = None,
     return Run(list(src_toks), [BOS, *tgt_toks], predicted, list(tgt_toks), typed, tr)
 
 
+def head_weights(run_: Run, kind: str, layer: int, head: int) -> np.ndarray:
+    """(Tq, Tk) attention weights of one head of `kind` in `layer`."""
+    return run_.attn(kind, layer).weights[0, head].numpy()
+
+
+def all_weights(run_: Run, kind: str) -> np.ndarray:
+    """(layers, heads, Tq, Tk) attention weights of every layer and head of `kind`."""
+    n_layers = len(run_.trace.encoder if kind == "enc_self" else run_.trace.decoder)
+    return np.stack([run_.attn(kind, i).weights[0].numpy() for i in range(n_layers)])
+
+
+def saturated_share(run_: Run, kind: str, threshold: float = 0.9) -> float:
+    """Share of query rows (every layer and head of `kind`) whose largest weight exceeds `threshold`."""
+    return float((all_weights(run_, kind).max(-1) > threshold).mean())
+
+
 # ----------------------------------------------------------------------------------------------
 # Row statistics of attention weights and of the softmax Jacobian
 
@@ -336,6 +352,29 @@ def six_steps(a: Any, head: int, query: int, module: MultiHeadAttention | None =
                weights=weights.numpy(), weighted=weighted.numpy(), context=context.numpy(),
                sqrt_d_k=np.float64(math.sqrt(d_k)))
     return out
+
+
+def qkv_rows(steps: dict[str, np.ndarray]) -> np.ndarray:
+    """The query, every key and every value of a `six_steps` result as rows: (1 + 2·Tk, d_k)."""
+    return np.vstack([steps["q"][None], steps["k"], steps["v"]])
+
+
+def by_hand_error(steps: dict[str, np.ndarray]) -> float:
+    """Largest |x·W + b − traced| over q, k and v of a `six_steps` result given the module."""
+    return max(float(np.abs(steps[f"{n}_by_hand"] - steps[n]).max()) for n in ("q", "k", "v"))
+
+
+def steps_table(steps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, scaled scores (NaN where the key is masked) and weights, rounded to 4 decimals."""
+    return (np.round(steps["scores"], 4), np.where(steps["allowed"], np.round(steps["scaled"], 4), np.nan),
+            np.round(steps["weights"], 4))
+
+
+def trace_error(steps: dict[str, np.ndarray], a: Any, head: int, query: int) -> tuple[float, float]:
+    """(max |weights by hand − traced|, max |context by hand − traced|) for one query of one head."""
+    ew = float(np.abs(steps["weights"] - a.weights[0, head, query].double().numpy()).max())
+    ec = float(np.abs(steps["context"] - a.context[0, head, query].double().numpy()).max())
+    return ew, ec
 
 
 def layer_inputs(run_: Run, lm: LiveModel, kind: str, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -519,6 +558,12 @@ def multihead_table(d_model: int, T: int, heads: tuple[int, ...] | None = None) 
 # ----------------------------------------------------------------------------------------------
 # Warm-up: the two tables above cost ~1 s each the first time in a process (FLOP counter set-up,
 # 10,000-sample histograms); a page computes them in the background at its first visit.
+
+def table_d_models(trained: LiveModel | None) -> tuple[int, ...]:
+    """The d_model of every random model the page offers and of the trained one: the multi-head
+    table is shown for each."""
+    return tuple(sorted({RANDOM_HEADS * d for d in MODEL_D_K_OPTIONS} | ({trained.cfg.d_model} if trained else set())))
+
 
 def warm_up(d_models: tuple[int, ...], T: int, n: int) -> threading.Thread | None:
     """Once per process: compute scaling_table(D_K_OPTIONS, n) and multihead_table(d, T) for each

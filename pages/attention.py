@@ -3,14 +3,13 @@ from ui import shell
 shell.page("attention")
 import math
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from demos import attention as A
 from figures import attention as F
 from questions.schema import DEMO_SECTIONS
-from ui import plot, state
+from ui import compute, plot, state
 from ui.demo_footer import demo_footer
 
 PAGE = "attention"
@@ -24,46 +23,39 @@ def T(key: str, **fmt: object) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Cached heavy objects and computations
+# Models and runs, kept per process (ui.compute)
 
-@st.cache_resource(show_spinner=False)
 def trained() -> A.LiveModel | None:
-    return A.trained_model()
+    return compute.call(A.trained_model)
 
 
-@st.cache_resource(show_spinner=False)
 def random_model(d_k: int) -> A.LiveModel:
-    return A.random_model(d_k)
+    return compute.call(A.random_model, d_k)
 
 
-@st.cache_resource(show_spinner=False)
-def unscaled(name: str, d_k: int) -> A.LiveModel:
-    lm = trained() if name == "translate" else random_model(d_k)
-    return A.unscaled_twin(lm)
+def live(name: str, d_k: int) -> A.LiveModel:
+    return trained() if name == "translate" else random_model(d_k)
 
 
-# a Run holds every traced tensor: up to ~5 MB for d_k = 128 and 24 tokens
-@st.cache_resource(show_spinner=False, max_entries=24)
 def forward(name: str, d_k: int, src: tuple[str, ...], tgt: tuple[str, ...] | None, scaled: bool = True) -> A.Run:
-    lm = trained() if name == "translate" else random_model(d_k)
-    if scaled:
-        return A.run(lm, list(src), None if tgt is None else list(tgt))
-    return A.run(lm, list(src), None if tgt is None else list(tgt), decoder_net=unscaled(name, d_k))
+    """The traced run; scaled=False runs the twin with ÷√d_k switched off (same weights, same tokens).
+    A Run holds every traced tensor: up to ~5 MB for d_k = 128 and 24 tokens, so 24 are kept."""
+    def build() -> A.Run:
+        twin = None if scaled else compute.cached("unscaled", (name, d_k), lambda: A.unscaled_twin(live(name, d_k)))
+        return A.run(live(name, d_k), list(src), None if tgt is None else list(tgt), decoder_net=twin)
+    return compute.cached("forward", (name, d_k, src, tgt, scaled), build, keep=24)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
 def head_stats(name: str, d_k: int, src: tuple[str, ...], tgt: tuple[str, ...] | None, kind: str,
-               scaled: bool = True) -> dict[str, np.ndarray]:
-    return A.head_stats(forward(name, d_k, src, tgt, scaled), kind)
+               scaled: bool = True) -> dict:
+    return compute.cached("head_stats", (name, d_k, src, tgt, kind, scaled),
+                          lambda: A.head_stats(forward(name, d_k, src, tgt, scaled), kind), keep=64)
 
 
 def start_tables():
     """The ÷√d_k and multi-head tables are computed once per process in a background thread,
     started at the page's first visit; returns that thread while it runs."""
-    tr = trained()
-    d_models = tuple(sorted({A.RANDOM_HEADS * d for d in A.MODEL_D_K_OPTIONS}
-                            | ({tr.cfg.d_model} if tr is not None else set())))
-    return A.warm_up(d_models, FLOP_T, N_SAMPLES)
+    return A.warm_up(A.table_d_models(trained()), FLOP_T, N_SAMPLES)
 
 
 def tables() -> None:
@@ -241,7 +233,7 @@ def section_heatmaps(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tupl
     if kind != "enc_self":
         st.caption(T("dec_rows_note"))
     fig = memo("heat", (key, kind, layer, head), lambda: F.attention_heatmap(
-        run.attn(kind, layer).weights[0, head].numpy(), q, k,
+        A.head_weights(run, kind, layer, head), q, k,
         title=T("heat_title", kind=kind_label(kind), layer=T("layer_n", n=layer + 1), head=T("head_n", n=head + 1)),
         x_title=T("key"), y_title=T("query"), value=T("weight")))
     plot.show(fig, f"heat-{kind}")
@@ -252,8 +244,7 @@ def section_heatmaps(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tupl
 
 def grid_figure(lm: A.LiveModel, run: A.Run, kind: str, title: str):
     q, k = query_labels(run, kind)
-    allw = np.stack([run.attn(kind, i).weights[0].numpy() for i in range(lm.cfg.n_layers)])
-    return F.heads_grid(allw, q, k, title=title,
+    return F.heads_grid(A.all_weights(run, kind), q, k, title=title,
                         row_titles=[T("layer_n", n=i + 1) for i in range(lm.cfg.n_layers)],
                         col_titles=[T("head_n", n=j + 1) for j in range(lm.cfg.n_heads)],
                         x_title=T("key"), y_title=T("query"), value=T("weight"))
@@ -273,13 +264,10 @@ def section_six_steps(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tup
 
     st.subheader(T("step1"))
     rows = [f"q · {qname}"] + [f"k · {t}" for t in k_labels] + [f"v · {t}" for t in k_labels]
-    mat = np.vstack([steps["q"][None], steps["k"], steps["v"]])
     fkey = (key, kind, layer, head, tok)
     plot.show(memo("six-vectors", fkey, lambda: F.vectors_heatmap(
-        rows, mat, title=T("vectors_title", tok=qname), dim_title=T("dim"), value=T("value"))), "six-vectors")
-    err1 = max(float(np.abs(steps["q_by_hand"] - steps["q"]).max()),
-               float(np.abs(steps["k_by_hand"] - steps["k"]).max()),
-               float(np.abs(steps["v_by_hand"] - steps["v"]).max()))
+        rows, A.qkv_rows(steps), title=T("vectors_title", tok=qname), dim_title=T("dim"), value=T("value"))), "six-vectors")
+    err1 = A.by_hand_error(steps)
     st.caption(T("step1_check", err=fmt_err(err1)))
 
     d = steps["q"].shape[0]
@@ -289,20 +277,14 @@ def section_six_steps(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: tup
         k_labels, steps["scores"], steps["scaled"], steps["weights"], steps["allowed"],
         title=T("steps_title", tok=qname), titles=titles, key_title=T("col_key"), masked_label=T("masked"))),
         "six-bars")
-    table = pd.DataFrame({
-        T("col_key"): k_labels,
-        titles[0]: np.round(steps["scores"], 4),
-        titles[1]: np.where(steps["allowed"], np.round(steps["scaled"], 4), np.nan),
-        titles[2]: np.round(steps["weights"], 4),
-    })
+    table = pd.DataFrame({T("col_key"): k_labels, **dict(zip(titles, A.steps_table(steps), strict=True))})
     st.dataframe(table, hide_index=True, width="stretch")
 
     st.subheader(T("step56"))
     plot.show(memo("six-weighted", fkey, lambda: F.weighted_values(
         k_labels, steps["weighted"], steps["context"], title=T("weighted_title"), key_title=T("col_key"),
         dim_title=T("dim"), value=T("value"), sum_label=T("context"))), "six-weighted")
-    ew = float(np.abs(steps["weights"] - a.weights[0, head, tok].double().numpy()).max())
-    ec = float(np.abs(steps["context"] - a.context[0, head, tok].double().numpy()).max())
+    ew, ec = A.trace_error(steps, a, head, tok)
     st.caption(T("six_check", w=fmt_err(ew), c=fmt_err(ec), s=f"{steps['weights'].sum():.6f}"))
 
 
@@ -408,12 +390,8 @@ def section_live_scaling(lm: A.LiveModel, name: str, d_k: int, run: A.Run, key: 
     run_on = forward(name, d_k, src, tgt, scaled=True)
     on_s = head_stats(name, d_k, src, tgt, kind, True)
     off_s = head_stats(name, d_k, src, tgt, kind, False)
-    w_on = run_on.attn(kind, layer).weights[0, head].numpy()
-    w_off = run_off.attn(kind, layer).weights[0, head].numpy()
-    sat_on = float((np.concatenate([run_on.attn(kind, i).weights[0].numpy().max(-1).ravel()
-                                    for i in range(lm.cfg.n_layers)]) > 0.9).mean())
-    sat_off = float((np.concatenate([run_off.attn(kind, i).weights[0].numpy().max(-1).ravel()
-                                     for i in range(lm.cfg.n_layers)]) > 0.9).mean())
+    w_on, w_off = A.head_weights(run_on, kind, layer, head), A.head_weights(run_off, kind, layer, head)
+    sat_on, sat_off = A.saturated_share(run_on, kind), A.saturated_share(run_off, kind)
     c = st.columns(4)
     c[0].metric(T("m_live_max"), f"{on_s['max_weight'].mean():.2f} → {off_s['max_weight'].mean():.2f}")
     c[1].metric(T("m_live_entropy"), f"{on_s['entropy'].mean():.2f} → {off_s['entropy'].mean():.2f}")

@@ -113,6 +113,43 @@ def test_six_steps_by_hand_equal_the_trace(lm, run, kind: str) -> None:
                 np.testing.assert_allclose(s["weighted"].sum(0), s["context"])
 
 
+def test_six_steps_page_views(lm, run) -> None:
+    a = run.attn("dec_self", 1)
+    xq, xk = A.layer_inputs(run, lm, "dec_self", 1)
+    s = A.six_steps(a, 2, 3, A.attn_module(lm, "dec_self", 1), xq[3], xk)
+    rows = A.qkv_rows(s)
+    n = a.k.shape[2]
+    assert rows.shape == (1 + 2 * n, lm.cfg.d_k)
+    np.testing.assert_array_equal(rows[0], s["q"])
+    np.testing.assert_array_equal(rows[1:1 + n], s["k"])
+    np.testing.assert_array_equal(rows[1 + n:], s["v"])
+    err = A.by_hand_error(s)
+    assert err == max(float(np.abs(s[f"{x}_by_hand"] - s[x]).max()) for x in "qkv") and err < 1e-5
+    scores, scaled, weights = A.steps_table(s)
+    assert scores.tolist() == np.round(s["scores"], 4).tolist()
+    assert np.isnan(scaled[4:]).all() and scaled[:4].tolist() == np.round(s["scaled"][:4], 4).tolist()  # causal
+    assert weights[4:].tolist() == [0.0] * (n - 4) and weights.sum() == pytest.approx(1.0, abs=1e-3)
+    ew, ec = A.trace_error(s, a, 2, 3)
+    assert 0 <= ew < 1e-6 and 0 <= ec < 1e-6
+
+
+def test_weights_views_and_saturation(lm, run) -> None:
+    allw = A.all_weights(run, "cross")
+    n_tgt, n_src = len(run.tgt_tokens), len(run.src_tokens)
+    assert allw.shape == (lm.cfg.n_layers, lm.cfg.n_heads, n_tgt, n_src)
+    np.testing.assert_array_equal(A.head_weights(run, "cross", 1, 2), allw[1, 2])
+    np.testing.assert_array_equal(allw[0], run.attn("cross", 0).weights[0].numpy())
+    share = A.saturated_share(run, "cross")
+    assert share == float((allw.max(-1) > 0.9).mean())
+    assert A.saturated_share(run, "cross", threshold=0.0) == 1.0 and A.saturated_share(run, "cross", 1.0) == 0.0
+
+
+def test_table_d_models() -> None:
+    assert A.table_d_models(None) == (16, 32, 64, 128, 256, 512)
+    assert A.table_d_models(A.random_model(24)) == (16, 32, 64, 96, 128, 256, 512)
+    assert A.table_d_models(A.random_model(16)) == (16, 32, 64, 128, 256, 512)
+
+
 def test_causal_mask_in_six_steps(run) -> None:
     a = run.attn("dec_self", 0)
     s = A.six_steps(a, 0, 2)
