@@ -167,3 +167,51 @@ def test_no_import_error_fallback_around_our_modules(pkg: str) -> None:
             if ours:
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bad, "try/except ImportError around our own modules (integrate instead): " + ", ".join(bad)
+
+
+# Pages stay thin (docs/ARCHITECTURE.md): no cached wrappers of their own (results go through
+# ui.compute, figures through ui.plot) and no tensor/array work (torch, numpy belong in demos/).
+PAGE_CACHE_NAMES = {"cache_data", "cache_resource", "cache", "experimental_memo", "experimental_singleton"}
+PAGE_FORBIDDEN_IMPORTS = {"torch", "numpy"}
+
+
+def _thick_page_lines(source: str) -> list[str]:
+    """What makes a page thick: st.cache_* used (as a decorator or a call), functools caches, or
+    torch / numpy imported. Each as 'line: what'."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id in ("st", "streamlit") and node.attr in PAGE_CACHE_NAMES:
+                found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+            elif node.value.id == "functools" and node.attr in ("cache", "lru_cache"):
+                found.append(f"{node.lineno}: functools.{node.attr}")
+        elif isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names
+                      if a.name.split(".")[0] in PAGE_FORBIDDEN_IMPORTS]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            top = node.module.split(".")[0]
+            if top in PAGE_FORBIDDEN_IMPORTS:
+                found.append(f"{node.lineno}: from {node.module} import …")
+            elif top in ("streamlit", "functools"):
+                found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                          if a.name in PAGE_CACHE_NAMES | {"lru_cache"}]
+    return found
+
+
+def test_pages_define_no_caches_and_import_no_torch_or_numpy() -> None:
+    bad = [f"{path.relative_to(ROOT)}:{line}" for mod, path in sorted(SOURCES.items()) if mod.split(".")[0] == "pages"
+           for line in _thick_page_lines(path.read_text(encoding="utf-8"))]
+    assert not bad, ("pages stay thin: computation in demos/, results through ui.compute, figures through "
+                     "ui.plot (docs/ARCHITECTURE.md):\n" + "\n".join(bad))
+
+
+def test_the_thin_page_check_finds_caches_and_array_imports() -> None:
+    src = ("import numpy as np\nimport torch.nn as nn\nfrom numpy import arange\nimport functools\n"
+           "import streamlit as st\nfrom streamlit import cache_data\n\n"
+           "@st.cache_resource(show_spinner=False)\ndef f():\n    return 1\n\n"
+           "g = st.cache_data(lambda: 2)\n\n@functools.lru_cache\ndef h():\n    return 3\n"
+           "from ui import compute\nx = compute.call(f)\nst.session_state.cache = 1\n")
+    found = sorted(_thick_page_lines(src), key=lambda s: int(s.split(":")[0]))
+    assert found == ["1: import numpy", "2: import torch.nn", "3: from numpy import …",
+                     "6: from streamlit import cache_data", "8: st.cache_resource", "12: st.cache_data",
+                     "14: functools.lru_cache"]
