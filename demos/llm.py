@@ -4,7 +4,7 @@
     ids, dropped = encode(live, "注意力")
     text = decode(live, ids)
 
-Plain torch (no Streamlit); pages cache the LiveLM with st.cache_resource.
+Plain torch (no Streamlit); pages keep the LiveLM per process through ui.compute.
 """
 from __future__ import annotations
 
