@@ -2,7 +2,6 @@
 from ui import shell
 
 lang = shell.page("home")
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
@@ -15,26 +14,11 @@ from ui import profile
 from ui.cards import topic_label
 from ui.nav import PAGES
 
-AGAIN = 1
 WEAK_DAYS = 30
 
 
 def t(key: str, **fmt) -> str:
     return shell.t("home." + key, **fmt)
-
-
-def weakest_topics(reviews, topic_of: dict[str, str], limit: int = 3) -> list[tuple[str, int, int]]:
-    """(topic, again, reviews) for the topics with the highest share of Again ratings, worst first."""
-    total: Counter[str] = Counter()
-    again: Counter[str] = Counter()
-    for r in reviews:
-        topic = topic_of.get(r.question_id)
-        if topic is None:
-            continue
-        total[topic] += 1
-        again[topic] += r.rating == AGAIN
-    ranked = sorted((tp for tp in total if again[tp]), key=lambda tp: (-again[tp] / total[tp], -total[tp], tp))
-    return [(tp, again[tp], total[tp]) for tp in ranked[:limit]]
 
 
 st.markdown(f"#### {t('what')}")
@@ -77,7 +61,7 @@ with st.container(border=True):
             st.caption(t("later_today", n=due.later_today))
         topic_of = {c.id: c.topic for c in deck.cards}
         recent = [r for r in reviews if r.reviewed_at >= now - timedelta(days=WEAK_DAYS)]
-        weak = weakest_topics(recent, topic_of)
+        weak = stats.weakest_topics(recent, topic_of)
         st.markdown(f"**{t('weakest')}**", help=t("weakest_help"))
         if not weak:
             st.caption(t("no_weak"))

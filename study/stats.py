@@ -113,3 +113,21 @@ def retention_by_topic(reviews: Iterable[Review], topic_of: dict[str, str], tz_o
         ok[topic][w] += r.rating != AGAIN
     return {t: [(w, ok[t][w] / n, n) for w, n in sorted(weeks.items()) if n >= min_reviews]
             for t, weeks in total.items()}
+
+
+AGAIN = 1
+
+
+def weakest_topics(reviews: Iterable[Review], topic_of: dict[str, str], limit: int = 3) -> list[tuple[str, int, int]]:
+    """(topic, Again ratings, reviews) of the topics with the highest share of Again ratings, worst
+    first (ties: more reviews first, then the topic's name); topics with no Again are not weak."""
+    total: Counter[str] = Counter()
+    again: Counter[str] = Counter()
+    for r in reviews:
+        topic = topic_of.get(r.question_id)
+        if topic is None:
+            continue
+        total[topic] += 1
+        again[topic] += r.rating == AGAIN
+    ranked = sorted((tp for tp in total if again[tp]), key=lambda tp: (-again[tp] / total[tp], -total[tp], tp))
+    return [(tp, again[tp], total[tp]) for tp in ranked[:limit]]

@@ -59,3 +59,16 @@ def test_figures_carry_the_numbers() -> None:
     m = figs.mastery_bar(["Attention"], [0.5], [0.75], title="M", x_title="share", mastered_label="m",
                          studied_label="s")
     assert [list(tr.x) for tr in m.data] == [[75.0], [50.0]] and m.layout.xaxis.range == (0, 100)
+
+
+def test_weakest_topics_rank_by_share_of_again() -> None:
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    topic_of = {"a1": "attention", "a2": "attention", "n1": "normalization", "p1": "position", "x": "unknown"}
+    log = [("a1", 1), ("a1", 3), ("a2", 3), ("a2", 3),        # attention: 1 Again in 4 (25 %)
+           ("n1", 1), ("n1", 1), ("n1", 3),                   # normalization: 2 in 3 (67 %)
+           ("p1", 3), ("p1", 4),                              # position: no Again, not weak
+           ("gone", 1)]                                       # a card no longer in the bank
+    reviews = [Review(i, q, r, at, None) for i, (q, r) in enumerate(log)]
+    assert stats.weakest_topics(reviews, topic_of) == [("normalization", 2, 3), ("attention", 1, 4)]
+    assert stats.weakest_topics(reviews, topic_of, limit=1) == [("normalization", 2, 3)]
+    assert stats.weakest_topics([], topic_of) == []
