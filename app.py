@@ -71,10 +71,20 @@ else:
 link_slot = st.sidebar.empty()
 
 page.run()
-shell.warm_up()  # once per process, in the background: torch and the model code for the demo pages
-shell.settle_heap()  # once per page per process: keeps full GCs off later reruns (see ui/shell.py)
 
 # After the page ran, the URL holds its whole state: offer it as a link to copy.
 with link_slot.popover(shell.t("copy_link"), icon=":material/link:", width="stretch"):
     st.caption(shell.t("link_copied"))
     st.code(shell.share_link(), language=None, wrap_lines=True)
+
+shell.settle_heap()  # once per page per process: keeps full GCs off later reruns (see ui/shell.py)
+
+
+def _load_bank() -> None:
+    from ui.cards import get_bank
+
+    get_bank()
+
+
+# Once per process, in the background after the first page: the bank, torch and the model code.
+shell.warm_up(_load_bank)

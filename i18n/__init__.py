@@ -20,17 +20,21 @@ class MissingString(KeyError):
 
 
 @functools.cache
-def catalog() -> dict[str, dict[str, str]]:
-    """All strings: {"ns.key": {"zh": ..., "en": ...}}.
-
-    Read with the app's one safe YAML loader: a broken or hostile file raises
+def namespace(ns: str) -> dict[str, dict[str, str]]:
+    """The strings of `i18n/<ns>.yaml`: {"key": {"zh": ..., "en": ...}} ({} when there is no such
+    file). Read once, when a string of it is first asked for (a page reads the few it uses, not
+    all of them), with the app's one safe YAML loader: a broken or hostile file raises
     `safe_yaml.YamlError` as `i18n/<file>:line: reason`."""
-    out: dict[str, dict[str, str]] = {}
-    for path in sorted(_DIR.glob("*.yaml")):
-        data = safe_yaml.load_file(path, name=f"i18n/{path.name}") or {}
-        for key, value in data.items():
-            out[f"{path.stem}.{key}"] = value
-    return out
+    path = _DIR / f"{ns}.yaml"
+    if not ns.isidentifier() or not path.is_file():
+        return {}
+    return safe_yaml.load_file(path, name=f"i18n/{path.name}") or {}
+
+
+def catalog() -> dict[str, dict[str, str]]:
+    """All strings: {"ns.key": {"zh": ..., "en": ...}} (every namespace file)."""
+    return {f"{path.stem}.{key}": value
+            for path in sorted(_DIR.glob("*.yaml")) for key, value in namespace(path.stem).items()}
 
 
 def normalize_lang(lang: str | None) -> str:
@@ -46,7 +50,8 @@ def normalize_lang(lang: str | None) -> str:
 
 def t(key: str, lang: str, **fmt: object) -> str:
     """The string `key` in `lang`, formatted with `fmt`. Raises MissingString when absent."""
-    entry = catalog().get(key)
+    ns, _, name = key.partition(".")
+    entry = namespace(ns).get(name)
     if entry is None or lang not in entry or entry[lang] is None:
         raise MissingString(f"{key} [{lang}]")
     text = str(entry[lang])

@@ -27,7 +27,6 @@ st.markdown(t("how"))
 # ---- the learner's day ----
 store = profile.store()
 me = profile.learner()
-deck = profile.deck(me.id)
 tz = profile.tz_offset_minutes()
 now = datetime.now(UTC)
 today = stats.local_date(now, tz)
@@ -41,6 +40,7 @@ with st.container(border=True):
         st.page_link("pages/flashcards.py", label=t("start_review"), icon=":material/play_circle:",
                      query_params={"lang": lang})
     else:
+        deck = profile.deck(me.id)  # a first visit shows no numbers and does not wait for the bank
         per_day = stats.reviews_per_day(reviews, tz)
         streak = stats.streak(per_day, today)
         new_limit = int(store.get_setting(me.id, "new_per_day", sched.DEFAULT_NEW_PER_DAY))
@@ -80,7 +80,7 @@ if plan_setting.get("date"):
         interview_day = None
     if interview_day is not None:
         memory = personal.load(store, me.id)
-        chosen = [c for c in deck.cards if not plan_setting.get("topics") or c.topic in plan_setting["topics"]]
+        chosen = [c for c in profile.deck(me.id).cards if not plan_setting.get("topics") or c.topic in plan_setting["topics"]]
         plan = planner.build([c.id for c in chosen], {c.id: c.topic for c in chosen}, states, today, interview_day,
                              parameters=memory.parameters, retention=memory.desired_retention,
                              max_per_day=int(plan_setting.get("max_per_day", planner.DEFAULT_MAX_PER_DAY)))

@@ -5,6 +5,7 @@ import gc
 import re
 import runpy
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -206,14 +207,17 @@ def share_link() -> str:
 _WARM_STARTED = threading.Lock()
 
 
-def warm_up() -> None:
-    """Once per process, after the first page has rendered: a background thread imports torch
-    (one intra-op thread) and the model code, so that the first demo page a visitor opens does not
-    wait ~2-10 s for them; the first page (home) needs neither and shows without them."""
+def warm_up(*loaders: Callable[[], object]) -> None:
+    """Once per process, after the first page has rendered: a background thread runs `loaders`
+    (app.py passes the question bank's), then imports torch (one intra-op thread) and the model
+    code, so that the first demo page a visitor opens does not wait ~2-10 s for them; the first
+    page (home, for a newcomer) needs none of them and shows without them."""
     if not _WARM_STARTED.acquire(blocking=False):
         return
 
     def _work() -> None:
+        for load in loaders:
+            load()
         import torch
 
         torch.set_num_threads(1)
