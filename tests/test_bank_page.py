@@ -1,6 +1,7 @@
 """The question bank page (pages/bank.py) under streamlit's AppTest."""
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 import time
@@ -11,21 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from i18n import t
 from questions.bank import load_bank
+from tests.apptest import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 
 
-def render(lang: str = "en", **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/bank.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+render = functools.partial(open_page, "bank")
 
 
 def card_labels(at: AppTest) -> list[str]:
@@ -186,12 +178,7 @@ def test_demo_footer_lists_cards_and_quiz_me_goes_to_cram(bank) -> None:
         pytest.skip("the demo page does not call demo_footer yet")
     expected = [c.id for c in bank.for_demo(demo)]
     assert expected, "no card links to this demo"
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.switch_page(f"pages/{demo}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(demo)
     labels = [e.label.split("  ·")[0] for e in at.expander if "·" in e.label]
     assert labels == [bank.by_id[i].question.en for i in expected]
     at.button(key=f"footer:{demo}:quiz").click().run()

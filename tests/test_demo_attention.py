@@ -1,20 +1,18 @@
 """Attention demo: the claims of the page hold on real numbers, and the page survives any input."""
 from __future__ import annotations
 
+import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import attention as A
 from i18n import t
 from model import MultiHeadAttention
 from questions.schema import DEMO_SECTIONS
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -262,15 +260,7 @@ def test_trained_model_when_present() -> None:
 # ----------------------------------------------------------------------------------------------
 # The page (AppTest)
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
-    return at
+_page = functools.partial(open_page, "attention", timeout=90, check_exceptions=False)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import bug_hunt as B
 from model.decoder import BUGS
 from study.stores import open_store
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PROMPT = "Q: What is attention?\nA: Attention"
 FLAG = 1e-4
 
@@ -115,22 +114,10 @@ def test_rounds_and_score() -> None:
     assert rec["score"] == 1 and rec["answered"] == 2 and not rec["history"][-1]["correct"]
 
 
-def _page(lang: str, db: Path, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/bug_hunt.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_answer_is_scored_and_saved(lang: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
-    at = _page(lang, tmp_path, layer="2", head="3")
+    at = open_page("bug_hunt", lang, timeout=180, layer="2", head="3")
     assert at.query_params["layer"] in ("2", ["2"])
     radio = at.radio(key="bug_hunt:guess:0")
     s = open_store(str(tmp_path / "p.sqlite3"))

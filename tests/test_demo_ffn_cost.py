@@ -104,25 +104,25 @@ def test_seq_grid() -> None:
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
-from tests.test_app_pages import render  # noqa: E402
+from tests.apptest import open_page  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("section", DEMO_SECTIONS["ffn_cost"])
 def test_page_sections_render(section: str, lang: str) -> None:
-    at = render("ffn_cost", lang, section=section)
+    at = open_page("ffn_cost", lang, section=section)
     assert not at.exception, [e.value for e in at.exception]
     assert section in [b.value for b in at.button_group]
     assert len(at.get("plotly_chart")) >= 1
 
 
 def test_page_numbers() -> None:
-    at = render("ffn_cost", "en", section="ffn", d_model="512")
+    at = open_page("ffn_cost", "en", section="ffn", d_model="512")
     assert not at.exception
     assert at.metric[0].value == f"{fc.ffn_params(512, 2048):,}"
     assert at.metric[1].value == f"{fc.attn_params(512):,}"
     assert "✓" in " ".join(m.value for m in at.markdown)           # formula == model's real count
-    at = render("ffn_cost", "en", section="flops", d_model="256", seq_len="1024")
+    at = open_page("ffn_cost", "en", section="flops", d_model="256", seq_len="1024")
     assert not at.exception
     assert at.metric[2].value == "1,024"                              # crossover n = 4d
     # at n = 4d the n² terms equal the FFN; with the projections (8nd²) they are 4n/(24d + 4n) = 40%

@@ -1,16 +1,14 @@
 """MHA / GQA / MQA page: parameter counts, cache sizes, the sharing map, GQA == MHA with repeated K/V."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from demos import gqa as G
 from demos import llm
 from model.decoder import DecoderConfig, DecoderLM
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.mark.parametrize("g", [1, 2, 4, 8])
@@ -48,16 +46,7 @@ def test_gqa_equals_mha_with_repeated_kv_on_the_live_model() -> None:
     assert abs(w.sum(-1) - 1).max() < 1e-5
 
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/gqa.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_page = functools.partial(open_page, "gqa", timeout=180)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -1,17 +1,16 @@
 """KV-cache page: the memory formula and its presets, the memory-bound argument, the live steps."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import kv_cache as K
 from demos import llm
 from model.decoder import KVCache, kv_cache_bytes
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GiB = 2 ** 30
 
 
@@ -107,16 +106,7 @@ def test_timing_shapes() -> None:
     assert all(t > 0 for t in tm["cached"] + tm["uncached"])
 
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/kv_cache.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_page = functools.partial(open_page, "kv_cache", timeout=120)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -1,17 +1,15 @@
 """Masks demo: the claims the page makes, checked on real numbers from our model."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import masks as M
 from questions.schema import DEMO_SECTIONS
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -222,15 +220,7 @@ def test_without_causal_mask_earlier_positions_change():
 
 # ---- the page ---------------------------------------------------------------------------------------------
 
-def _render(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/masks.py")
-    at.run()
-    return at
+_render = functools.partial(open_page, "masks", check_exceptions=False)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

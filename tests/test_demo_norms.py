@@ -124,13 +124,13 @@ def test_train_eval() -> None:
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
-from tests.test_app_pages import render  # noqa: E402
+from tests.apptest import open_page  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("section", DEMO_SECTIONS["norms"])
 def test_page_sections_render(section: str, lang: str) -> None:
-    at = render("norms", lang, section=section)
+    at = open_page("norms", lang, section=section)
     assert not at.exception, [e.value for e in at.exception]
     assert section in [b.value for b in at.button_group]
     assert len(at.get("plotly_chart")) >= 1
@@ -138,13 +138,13 @@ def test_page_sections_render(section: str, lang: str) -> None:
 
 @pytest.mark.parametrize("kind", norms.NORMS)
 def test_page_every_norm_on_the_cube(kind: str) -> None:
-    at = render("norms", "en", section="axes", norm=kind)
+    at = open_page("norms", "en", section="axes", norm=kind)
     assert not at.exception
     assert kind in [b.value for b in at.button_group]
 
 
 def test_page_padding_numbers() -> None:
-    at = render("norms", "en", section="padding", pad="0.5")
+    at = open_page("norms", "en", section="padding", pad="0.5")
     assert not at.exception
     bn, ln = (m.value for m in at.metric)
     assert float(bn) == pytest.approx(norms.padding_shift(0.5)["bn_out_shift"], abs=1e-3)

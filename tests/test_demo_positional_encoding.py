@@ -178,20 +178,20 @@ def test_learned_pe_found_in_checkpoint(tmp_path) -> None:
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
-from tests.test_app_pages import render  # noqa: E402
+from tests.apptest import open_page  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("section", DEMO_SECTIONS["positional_encoding"])
 def test_page_sections_render(section: str, lang: str) -> None:
-    at = render("positional_encoding", lang, section=section)
+    at = open_page("positional_encoding", lang, section=section)
     assert not at.exception, [e.value for e in at.exception]
     assert section in [b.value for b in at.button_group]
     assert len(at.get("plotly_chart")) >= 1
 
 
 def test_page_rotation_numbers_and_url_params() -> None:
-    at = render("positional_encoding", "en", section="rotation", d_model="128", length="60", k="9")
+    at = open_page("positional_encoding", "en", section="rotation", d_model="128", length="60", k="9")
     assert not at.exception
     assert at.slider(key="positional_encoding:d_model").value == 128
     err = float(at.metric[0].value)
@@ -201,15 +201,15 @@ def test_page_rotation_numbers_and_url_params() -> None:
 
 
 def test_page_odd_d_model_and_bad_param() -> None:
-    at = render("positional_encoding", "en", section="rotation", d_model="33")
+    at = open_page("positional_encoding", "en", section="rotation", d_model="33")
     assert not at.exception and at.warning            # rotation needs an even d_model: clear message
-    at = render("positional_encoding", "en", section="heatmap", d_model="banana", length="99999")
+    at = open_page("positional_encoding", "en", section="heatmap", d_model="banana", length="99999")
     assert not at.exception
     assert at.slider(key="positional_encoding:d_model").value == 64     # fell back to the default
 
 
 def test_page_scale_numbers() -> None:
-    at = render("positional_encoding", "en", section="scale", d_model="64")
+    at = open_page("positional_encoding", "en", section="scale", d_model="64")
     assert not at.exception
     assert at.metric[0].value == "8.00"
 
@@ -245,12 +245,12 @@ def test_page_shows_learned_pe_beside_the_sinusoid(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(pe, "CHECKPOINT_DIR", tmp_path)
     st.cache_data.clear()
     try:
-        at = render("positional_encoding", "en", section="heatmap")
+        at = open_page("positional_encoding", "en", section="heatmap")
         assert not at.exception
         assert len(at.get("plotly_chart")) == 2 and not at.info
         monkeypatch.setattr(pe, "CHECKPOINT_DIR", tmp_path / "none")
         st.cache_data.clear()
-        at = render("positional_encoding", "en", section="heatmap")
+        at = open_page("positional_encoding", "en", section="heatmap")
         assert len(at.get("plotly_chart")) == 1 and at.info              # "no trained model yet"
     finally:
         st.cache_data.clear()

@@ -1,20 +1,17 @@
 """Residuals demo: gradient measurements are real autograd values with the documented patterns."""
 from __future__ import annotations
 
+import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import residuals as R
 from model import Transformer
 from questions.schema import DEMO_SECTIONS
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
+from tests.apptest import open_page
 
 # ---- depth: residual vs plain ---------------------------------------------------------------------
 
@@ -172,15 +169,7 @@ def test_ln_all_and_nearest_depth():
 
 # ---- the page ----------------------------------------------------------------------------------------------
 
-def _render(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/residuals.py")
-    at.run()
-    return at
+_render = functools.partial(open_page, "residuals", timeout=120, check_exceptions=False)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

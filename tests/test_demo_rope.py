@@ -1,18 +1,16 @@
 """RoPE page: rotation, distance decay, the shift check, extrapolation and position interpolation."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import llm
 from demos import rope as R
 from model.decoder import apply_rope
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 def test_thetas_and_wavelengths() -> None:
@@ -136,16 +134,7 @@ def test_extrapolation_and_interpolation_run_on_a_small_model() -> None:
     assert pi[2] == pytest.approx(R.ppl(R.loss_by_position(R.interpolated(live.net, 0.5), held, 16, R.EXTRAP_WINDOWS)))
 
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/rope.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_page = functools.partial(open_page, "rope", timeout=180)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -1,17 +1,15 @@
 """Sampling page: temperature, top-k, top-p on our LM's logits, entropy, seeded samples."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import llm
 from demos import sampling as S
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -81,16 +79,7 @@ def test_same_seed_same_samples(live) -> None:
     assert greedy[0] == greedy[1] == greedy[2]
 
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/sampling.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_page = functools.partial(open_page, "sampling", timeout=180)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -1,17 +1,15 @@
 """Shape tracer: the shapes shown are the real tensors' shapes, and they follow B, S, T, h, d_model."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from demos import shapes as D
 from i18n import t
 from model import Transformer, TransformerConfig
 from questions.schema import DEMO_SECTIONS
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 def _by_name(st: D.ShapeTrace) -> dict[str, D.Step]:
@@ -158,15 +156,7 @@ def test_quiz_steps_cover_every_kind_of_step() -> None:
 # ----------------------------------------------------------------------------------------------
 # The page
 
-def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/shapes.py")
-    at.run()
-    return at
+_page = functools.partial(open_page, "shapes", timeout=90, check_exceptions=False)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -109,19 +109,19 @@ def test_bad_corpus_inputs() -> None:
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
-from tests.test_app_pages import render  # noqa: E402
+from tests.apptest import open_page  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("section", DEMO_SECTIONS["tokenization"])
 def test_page_sections_render(section: str, lang: str) -> None:
-    at = render("tokenization", lang, section=section)
+    at = open_page("tokenization", lang, section=section)
     assert not at.exception, [e.value for e in at.exception]
     assert section in [b.value for b in at.button_group]
 
 
 def test_page_unseen_word() -> None:
-    at = render("tokenization", "en", section="unseen", word="newer")
+    at = open_page("tokenization", "en", section="unseen", word="newer")
     assert not at.exception
     shown = " ".join(m.value for m in at.markdown)
     assert "`new` `er</w>`" in shown and "`new` `##er`" in shown
@@ -137,7 +137,7 @@ def test_page_unseen_word() -> None:
 ])
 def test_page_bad_corpus(corpus: str, expect: str) -> None:
     for section in ("bpe", "wordpiece", "unseen"):
-        at = render("tokenization", "en", section=section, corpus=corpus)
+        at = open_page("tokenization", "en", section=section, corpus=corpus)
         assert not at.exception, [e.value for e in at.exception]
         if section == "wordpiece" or corpus != "a b c":
             assert len(getattr(at, expect)) >= 1
@@ -146,7 +146,7 @@ def test_page_bad_corpus(corpus: str, expect: str) -> None:
 
 
 def test_page_edit_corpus_and_step() -> None:
-    at = render("tokenization", "en", section="bpe")
+    at = open_page("tokenization", "en", section="bpe")
     at.text_area(key="tokenization:corpus").set_value("hug hug hug pug pun bun").run()
     assert not at.exception
     at.slider(key="tokenization:step").set_value(1).run()

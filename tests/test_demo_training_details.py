@@ -108,27 +108,27 @@ def test_best_achievable() -> None:
 # -- the page (AppTest) ---------------------------------------------------------------------------
 
 from questions.schema import DEMO_SECTIONS  # noqa: E402
-from tests.test_app_pages import render  # noqa: E402
+from tests.apptest import open_page  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("section", DEMO_SECTIONS["training_details"])
 def test_page_sections_render(section: str, lang: str) -> None:
-    at = render("training_details", lang, section=section)
+    at = open_page("training_details", lang, section=section)
     assert not at.exception, [e.value for e in at.exception]
     assert section in [b.value for b in at.button_group]
     assert len(at.get("plotly_chart")) >= 1
 
 
 def test_page_numbers() -> None:
-    at = render("training_details", "en", section="warmup", warmup="1000", d_model="256")
+    at = open_page("training_details", "en", section="warmup", warmup="1000", d_model="256")
     assert not at.exception
     assert at.metric[0].value == "1,000"
     assert float(at.metric[1].value) == pytest.approx(256 ** -0.5 * 1000 ** -0.5, rel=1e-3)
-    at = render("training_details", "en", section="dropout", p="0.1")
+    at = open_page("training_details", "en", section="dropout", p="0.1")
     assert not at.exception
     assert float(at.metric[0].value) > 0 and float(at.metric[1].value) == 0.0
-    at = render("training_details", "en", section="label_smoothing", eps="0.2", K="5")
+    at = open_page("training_details", "en", section="label_smoothing", eps="0.2", K="5")
     assert not at.exception
     assert at.metric[0].value == "0.8400" and at.metric[1].value == "0.0400"
     import re

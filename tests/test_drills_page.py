@@ -3,27 +3,18 @@
 code unless TIL_DRILLS=on, and the stats page counts drills solved."""
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from drills.registry import get
 from study.stores import open_store
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 REF_LINE = "all-masked rows: NaN -> 0"          # a line of drills/refs/sdpa.py
 
 
-def render(page: str, lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    return at
+render = functools.partial(open_page, timeout=90, check_exceptions=False)
 
 
 @pytest.fixture()

@@ -28,9 +28,9 @@ from streamlit.testing.v1 import AppTest
 from study import scheduler as sched
 from study.store import InterviewAnswer, SQLiteStore, StoreError, StoreWriteError, is_postgres_url
 from study.stores import open_store
+from tests.apptest import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,18 +87,6 @@ def integrity(path: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         conn.close()
-
-
-def open_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = params.pop("lang", "en")
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def rate_current(at: AppTest, rating: int = 3) -> str:
@@ -260,7 +248,7 @@ def test_pages_on_a_read_only_disk_say_so(tiny_db: tuple[Path, Path]) -> None:
     try:
         for page, lang, words in (("flashcards", "en", "read-only"), ("stats", "zh", "只读"),
                                   ("interview", "en", "read-only")):
-            at = open_page(page, lang=lang)
+            at = open_page(page, lang)
             assert any(str(path) in m and words in m for m in errors(at)), (page, errors(at))
     finally:
         remount(d, "rw")

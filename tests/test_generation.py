@@ -1,19 +1,17 @@
 """Step-by-step generation: greedy steps, beams, teacher forcing, cross-attention alignment; page renders."""
 from __future__ import annotations
 
+import functools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from demos import generation as gen
 from i18n import t
 from model.checkpoint import load_checkpoint
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +106,7 @@ def test_digit_task_generation():
     assert [s.chosen for s in steps] == list("51413") + ["<eos>"]
 
 
-def render(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/generation.py")
-    at.run()
-    return at
+render = functools.partial(open_page, "generation", check_exceptions=False)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

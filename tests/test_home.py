@@ -5,29 +5,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from i18n import t
 from questions.bank import load_bank
 from study.store import SQLiteStore
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def render(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.apptest import open_page
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_first_visit(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
-    at = render(lang)
+    at = open_page("home", lang)
     assert [x.value for x in at.title] == [t("common.page_home", lang)]
     assert at.info[0].value == t("home.start_first", lang)
     subheaders = [s.value for s in at.subheader]
@@ -53,7 +41,7 @@ def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         store.record_review(me.id, qid, rating, now - timedelta(days=days_ago, minutes=1), None, "{}", 1, due, 1.0)
     store.close()
 
-    at = render("en", learner="default")  # a session without ?learner= is a new guest (tests/security)
+    at = open_page("home", "en", learner="default")  # a session without ?learner= is a new guest (tests/security)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("home.due_now", "en")] == "3"        # the three cards rated Again are due
     assert metrics[t("home.streak", "en")] == t("home.days", "en", n=3)
@@ -64,19 +52,6 @@ def test_returning_learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         t("home.review_now", "en", n=3)) + 1]
     assert t("home.weak_line", "en", topic="Attention", again=1, n=2) in links
     assert not any(lbl.startswith("Training:") for lbl in links)   # never forgotten: not weak
-
-
-def _open(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = "en"
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("later", [False, True])
@@ -104,14 +79,14 @@ def test_home_and_flashcards_agree_on_what_is_due(later: bool, tmp_path: Path,
     expect = sched.due_summary(ids, states, now, 3, sched.DEFAULT_NEW_PER_DAY)
     assert expect.now == (2 if later else 0)
 
-    home = _open("home", learner="Ana")
+    home = open_page("home", learner="Ana")
     metrics = {m.label: m.value for m in home.metric}
     assert metrics[t("home.due_now", "en")] == str(expect.now)
     links = [e.proto.label for e in home.get("page_link")]
     review_now = [lbl for lbl in links if lbl.startswith("Review now")]
     assert review_now == ([t("home.review_now", "en", n=2)] if later else [])
 
-    cards = _open("flashcards", learner="Ana")
+    cards = open_page("flashcards", learner="Ana")
     caption = next(c.value for c in cards.caption if "Learning" in c.value)
     learning, review = (int(x) for x in __import__("re").findall(r"(\d+)", caption)[:2])
     assert learning + review == expect.now, caption

@@ -16,10 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import i18n
+from tests.apptest import open_page
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 # Text that is Chinese on purpose even in English mode (language switch, sample input sentences).
 ALLOW_CJK_IN_EN = ("语言 / Language", "中文", "我 现在 爱 你", "我现在爱你")
@@ -184,16 +184,6 @@ def rendered_texts(at: AppTest) -> list[tuple[str, str]]:
     return [(k, v) for k, v in out if v]
 
 
-def render(page_id: str, lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    at.run()
-    if page_id != "home":
-        at.switch_page(f"pages/{page_id}.py")
-        at.run()
-    return at
-
-
 def _other_language_values(lang: str) -> set[str]:
     other = "en" if lang == "zh" else "zh"
     return {v[other] for v in i18n.catalog().values() if v[other] != v[lang] and len(v[other]) > 1}
@@ -202,7 +192,7 @@ def _other_language_values(lang: str) -> set[str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("page_id", [p.id for p in PAGES])
 def test_page_speaks_one_language(page_id: str, lang: str) -> None:
-    at = render(page_id, lang)
+    at = open_page(page_id, lang, timeout=90, check_exceptions=False)
     assert not at.exception, [e.value for e in at.exception]   # a MissingString shows up here
     texts = rendered_texts(at)
     assert i18n.t(f"common.page_{page_id}", lang) in [v for k, v in texts if k.startswith("title")]

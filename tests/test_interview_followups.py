@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from i18n import t
 from study import interview as iv
 from study import load_cards
 from study.store import SQLiteStore
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 DECK = load_cards()
 TRIGGERED = DECK.by_id["transformer-interpretability"]     # one follow-up, trigger: causal/intervention/...
 ALWAYS = DECK.by_id["transformer-parameter-count"]         # one follow-up with no trigger
@@ -70,16 +69,6 @@ def test_summary_and_markdown_keep_followups_flags_and_coding() -> None:
         assert "````python\ndef f():\n    return '```'\n\n````" in md   # the fence outlasts the code's own
 
 
-def open_interview(lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page("pages/interview.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 SANDBOX_CALLS: list[tuple[str, str]] = []
 
 
@@ -98,7 +87,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_interview_with_a_follow_up_and_a_coding_round(db: Path, lang: str) -> None:
-    at = open_interview(lang)
+    at = open_page("interview", lang, timeout=90)
     at.number_input(key="iv:n").set_value(1)
     at.toggle(key="iv:coding").set_value(True).run()
     at.selectbox(key="iv:drill").set_value("sdpa")

@@ -97,21 +97,11 @@ def test_trained_translation_helper_is_exported():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_train_lab_page_start_and_stop(lang):
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
     from demos.lab import REGISTRY
     from i18n import t
+    from tests.apptest import open_page
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in {"steps": "3000", "d_model": "32", "layers": "1", "task": "reverse"}.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/train_lab.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("train_lab", lang, steps="3000", d_model="32", layers="1", task="reverse")
     assert t("common.page_train_lab", lang) in [e.value for e in at.title]
     assert at.info[0].value == t("train_lab.no_runs", lang)
     at.button(key="lab-start").click()
@@ -168,19 +158,10 @@ def test_postln_without_warmup_stalls_where_warmup_or_preln_learn():
 
 
 def test_preset_link_and_one_click_preset_run():
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
     from demos.lab import PRESETS, REGISTRY
+    from tests.apptest import open_page
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.query_params["lang"] = "en"
-    at.query_params["preset"] = "postln_no_warmup"
-    at.run()
-    at.switch_page("pages/train_lab.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("train_lab", preset="postln_no_warmup")
     p = PRESETS["postln_no_warmup"]
     assert at.selectbox(key="train_lab:layers").value == p["layers"] == 4
     assert at.selectbox(key="train_lab:lr").value == p["lr"] == 0.01

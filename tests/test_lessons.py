@@ -1,6 +1,7 @@
 """Lessons: the shipped lessons are valid; the validator reports file:line; the page steps and links."""
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,10 @@ import lessons
 from i18n import t
 from questions.bank import load_bank
 from questions.schema import DEMO_SECTIONS
+from tests.apptest import open_page
 from ui.shell import md_plain
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 REQUIRED = {"attention-in-20-minutes", "positional-encoding", "norms-and-residuals"}
 
 
@@ -114,16 +115,7 @@ def test_long_talking_point_rejected(tmp_path: Path, bank_ids: set[str]) -> None
 
 # ---- the page (AppTest) ----
 
-def open_page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page("pages/lessons.py")
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+lessons_page = functools.partial(open_page, "lessons")
 
 
 def counter(at: AppTest) -> str:
@@ -132,7 +124,7 @@ def counter(at: AppTest) -> str:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_list_then_step_through(lang: str) -> None:
-    at = open_page(lang)
+    at = lessons_page(lang)
     assert [x.value for x in at.title] == [t("common.page_lessons", lang)]
     lesson = lessons.load_lessons().lessons["positional-encoding"]
     assert lesson.title.get(lang) in [s.value for s in at.subheader]
@@ -157,7 +149,7 @@ def test_list_then_step_through(lang: str) -> None:
 def test_deep_link_to_step_and_last_step() -> None:
     lesson = lessons.load_lessons().lessons["norms-and-residuals"]
     n = len(lesson)
-    at = open_page("en", lesson="norms-and-residuals", step=str(n))
+    at = lessons_page("en", lesson="norms-and-residuals", step=str(n))
     assert counter(at) == f"{n} / {n}"
     assert at.button(key="lesson_next").disabled
     assert at.success[0].value == t("lessons.the_end", "en")
@@ -166,18 +158,18 @@ def test_deep_link_to_step_and_last_step() -> None:
 
 
 def test_bad_step_and_unknown_lesson() -> None:
-    at = open_page("en", lesson="attention-in-20-minutes", step="999")
+    at = lessons_page("en", lesson="attention-in-20-minutes", step="999")
     lesson = lessons.load_lessons().lessons["attention-in-20-minutes"]
     assert counter(at) == f"{len(lesson)} / {len(lesson)}"
-    at = open_page("en", lesson="attention-in-20-minutes", step="abc")
+    at = lessons_page("en", lesson="attention-in-20-minutes", step="abc")
     assert counter(at) == f"1 / {len(lesson)}"
-    at = open_page("en", lesson="no-such-lesson")
+    at = lessons_page("en", lesson="no-such-lesson")
     assert at.warning[0].value == t("lessons.not_found", "en", id=md_plain("no-such-lesson"))  # URL text escaped
     assert [x.value for x in at.title] == [t("common.page_lessons", "en")]
 
 
 def test_demo_step_embeds_demo_page() -> None:
-    at = open_page("zh", lesson="attention-in-20-minutes", step="5")
+    at = lessons_page("zh", lesson="attention-in-20-minutes", step="5")
     step = lessons.load_lessons().lessons["attention-in-20-minutes"].steps[4]
     assert step.demo is not None and step.demo.id == "attention"
     frames = [e for e in at.main if getattr(e, "type", "") == "iframe"] or at.get("iframe")

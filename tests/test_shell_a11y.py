@@ -3,30 +3,19 @@ alternative (ui.plot.alt_text), the document language and the house CSS on every
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
-from streamlit.testing.v1 import AppTest
 
 from i18n import t
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def render(lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.apptest import open_page
 
 
 @pytest.mark.parametrize("lang, word", [("zh", "访客"), ("en", "Guest")])
 def test_guest_name_in_page_language(lang, word, tmp_path, monkeypatch):
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
-    at = render(lang)
+    at = open_page("home", lang)
     progress = at.subheader[0].value
     assert re.search(rf"{word} \d{{5}}", progress), progress
     assert ("Guest" in progress) == (lang == "en")
@@ -38,7 +27,7 @@ def test_guest_name_in_page_language(lang, word, tmp_path, monkeypatch):
 @pytest.mark.parametrize("lang, code", [("zh", "zh-CN"), ("en", "en")])
 def test_document_language_and_base_css(lang, code, tmp_path, monkeypatch):
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
-    at = render(lang)
+    at = open_page("home", lang)
     bodies = [h.proto.body for h in at.get("html")]
     assert any(f"document.documentElement.lang = '{code}'" in b for b in bodies)
     assert any('[data-testid="stMain"]:focus-visible { outline: none' in b for b in bodies)

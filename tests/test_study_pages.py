@@ -5,14 +5,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from study import grade as grading
 from study import interview as iv
 from study import load_cards
 from study.store import SQLiteStore
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture()
@@ -20,18 +18,6 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "progress.sqlite3"
     monkeypatch.setenv("TIL_DB", str(path))
     return path
-
-
-def open_page(page: str, lang: str = "en", **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _reviews(path: Path) -> list[tuple[str, int]]:
@@ -116,12 +102,7 @@ def test_self_check_with_hostile_input(db: Path) -> None:
 
 def test_broken_database_gives_a_clear_message_and_is_kept(db: Path) -> None:
     db.write_bytes(b"garbage" * 1000)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.switch_page("pages/flashcards.py")
-    at.run()
-    assert not at.exception
+    at = open_page("flashcards")
     assert "can't be used" in at.error[0].value and "not overwritten" in at.error[0].value
     assert db.read_bytes() == b"garbage" * 1000
 

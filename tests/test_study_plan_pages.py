@@ -2,6 +2,7 @@
 memory model; home's countdown with a date set."""
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,21 +16,9 @@ from study import personal
 from study import plan as planner
 from study import scheduler as sched
 from study.store import SQLiteStore
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_page(page: str, lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_page = functools.partial(open_page, timeout=90)
 
 
 @pytest.fixture()
@@ -54,7 +43,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_stats_plan_and_model(learner: SQLiteStore, lang: str) -> None:
-    at = open_page("stats", lang, learner="ana")
+    at = _page("stats", lang, learner="ana")
     charts = [c for c in at.get("plotly_chart")]
     assert len(charts) >= 6   # heatmap, retention, forecast, by topic, mastery, workload
     m = metrics(at)
@@ -83,7 +72,7 @@ def test_home_countdown(learner: SQLiteStore, lang: str) -> None:
     me = learner.profile_by_name("ana")
     day = datetime.now(UTC).date() + timedelta(days=21)
     learner.set_setting(me.id, planner.KEY_PLAN, {"date": day.isoformat(), "topics": ["attention"], "max_per_day": 30})
-    at = open_page("home", lang, learner="ana")
+    at = _page("home", lang, learner="ana")
     m = metrics(at)
     assert m[t("home.interview_in", lang)] == t("home.days", lang, n=21)
     share = m[t("home.plan_today", lang)]
@@ -98,6 +87,6 @@ def test_fit_saved_shows_own_parameters(learner: SQLiteStore) -> None:
     me = learner.profile_by_name("ana")
     personal.save_fit(learner, me.id, personal.Fit([0.1] * 4 + list(sched.make_scheduler().parameters)[4:],
                                                     700, 0.45, 0.42, "2026-03-01T00:00:00+00:00"))
-    at = open_page("stats", "en", learner="ana")
+    at = _page("stats", "en", learner="ana")
     assert metrics(at)[t("stats.model_loss_fitted", "en")] == "0.4200"
     assert any("2026-03-01" in s.value for s in at.success)

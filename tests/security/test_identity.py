@@ -5,6 +5,7 @@ PostgreSQL); the page checks are AppTest runs.
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from study import identity as ident
 from study.store import MAX_NAME, SCHEMA_VERSION, BadName, SQLiteStore, clean_name, name_key
+from tests.apptest import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 
 REFUSED = {
     "NUL": "ali\x00ce",
@@ -170,17 +171,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _open(page: str = "home", lang: str = "en", **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_open = functools.partial(open_page, timeout=90)
 
 
 def _everything(at: AppTest) -> str:

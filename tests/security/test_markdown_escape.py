@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import functools
 import glob
 from pathlib import Path
 
@@ -18,11 +19,11 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
 from tests.security.md_taint import scan_source
 from ui.shell import md_plain
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 HOST = "http://127.0.0.1:9"
 
 VECTORS = [
@@ -153,16 +154,7 @@ IMG = f"![x]({HOST}/p.png)"
 PHISH = f"[Session expired: sign in again]({HOST}/login)"
 
 
-def _run(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = "en"
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_run = functools.partial(open_page, timeout=90)
 
 
 def _messages(at: AppTest) -> list[str]:

@@ -10,6 +10,7 @@ fixed (no randomness); `TIL_FUZZ_ROUNDS=N` repeats it N times with the vectors r
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 from pathlib import Path
@@ -18,10 +19,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from questions.schema import DEMO_PARAMS, DEMO_SECTIONS
+from tests.apptest import open_page
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 ROUNDS = int(os.environ.get("TIL_FUZZ_ROUNDS", "1"))
 
 CORPUS = [
@@ -88,16 +89,7 @@ def _db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TIL_DB", str(tmp_path_factory.getbasetemp() / "fuzz.sqlite3"))
 
 
-def _run(page_id: str, lang: str, params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page_id != "home":
-        at.switch_page(f"pages/{page_id}.py")
-        at.run()
-    return at
+_run = functools.partial(open_page, timeout=120, check_exceptions=False)
 
 
 def _shown(at: AppTest) -> str:
@@ -120,7 +112,7 @@ def test_hostile_values(page_id: str, section: str | None, k: int) -> None:
     if section is not None:
         params["section"] = section if section != "?" else CORPUS[k % len(CORPUS)]
     lang = ("en", "zh")[k % 2]
-    at = _run(page_id, lang, params)
+    at = _run(page_id, lang, **params)
     assert not at.exception, (params, [e.value for e in at.exception])
     shown = _shown(at)
     assert "Traceback" not in shown and str(ROOT) not in shown, shown[:500]
@@ -128,7 +120,7 @@ def test_hostile_values(page_id: str, section: str | None, k: int) -> None:
 
 def test_nine_dims_is_clamped_not_a_traceback() -> None:
     """The issue's case: nine dims where the widget allows eight."""
-    at = _run("positional_encoding", "en", {"section": "curves", "dims": "0,1,2,3,4,5,6,7,8"})
+    at = _run("positional_encoding", "en", section="curves", dims="0,1,2,3,4,5,6,7,8")
     assert not at.exception
     assert at.multiselect(key="positional_encoding:dims").value == list(range(8))
     assert any("out of range" in t.value for t in at.toast)

@@ -256,16 +256,10 @@ def test_safe_loader_bytes_and_file_errors(tmp_path: Path) -> None:
 # the page (upload in the flashcards page's Export / import)
 
 def _page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from streamlit.testing.v1 import AppTest
+    from tests.apptest import open_page
 
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.switch_page("pages/flashcards.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("flashcards")
 
 
 def _maxrss() -> int:
@@ -415,7 +409,7 @@ def test_lessons_with_a_bomb_file(kind: str, tmp_path: Path) -> None:
 
 def test_pages_render_with_bomb_files_in_the_bank_and_lessons(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
-    from streamlit.testing.v1 import AppTest
+    from tests.apptest import open_page
 
     bank = tmp_path / "bank"
     bank.mkdir()
@@ -431,12 +425,7 @@ def test_pages_render_with_bomb_files_in_the_bank_and_lessons(monkeypatch: pytes
     monkeypatch.setenv("TIL_DB", str(tmp_path / "p.sqlite3"))
     n_cards = len(load_bank(ROOT / "questions").cards)
     for page in ("bank", "flashcards", "lessons", "home"):
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.query_params["lang"] = "en"
-        at.run()
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-        assert not at.exception, (page, [e.value for e in at.exception])
+        open_page(page)  # asserts no exception, naming the page
     assert len(load_bank(bank).cards) == n_cards
 
 
