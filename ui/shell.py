@@ -205,6 +205,7 @@ def share_link() -> str:
 
 
 _WARM_STARTED = threading.Lock()
+_WARM_THREAD: list[threading.Thread] = []
 
 
 def warm_up(*loaders: Callable[[], object]) -> None:
@@ -223,7 +224,17 @@ def warm_up(*loaders: Callable[[], object]) -> None:
         torch.set_num_threads(1)
         import model  # noqa: F401
 
-    threading.Thread(target=_work, name="til-warm-up", daemon=True).start()
+    _WARM_THREAD[:] = [threading.Thread(target=_work, name="til-warm-up", daemon=True)]
+    _WARM_THREAD[0].start()
+
+
+def wait_warm_up(timeout: float | None = None) -> bool:
+    """Wait for the background warm-up (if started) to finish; True when none is running.
+    For tests that measure a page's memory or time without the warm-up's torch import in it."""
+    if _WARM_THREAD:
+        _WARM_THREAD[0].join(timeout)
+        return not _WARM_THREAD[0].is_alive()
+    return True
 
 
 _SETTLED: set[str] = set()

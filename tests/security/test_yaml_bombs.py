@@ -269,6 +269,9 @@ def _maxrss() -> int:
 def test_page_upload_refuses_every_bomb_then_lists_and_deletes_imported(monkeypatch: pytest.MonkeyPatch,
                                                                         tmp_path: Path) -> None:
     at = _page(monkeypatch, tmp_path)
+    from ui import shell
+
+    assert shell.wait_warm_up(180)  # the app's background torch import is not the upload's memory
     for i, kind in enumerate(KINDS):
         rss0, t0 = _maxrss(), time.perf_counter()
         at.file_uploader(key="fc:upload").set_value((f"bomb{i}.yaml", bomb(kind), "application/x-yaml")).run()
