@@ -2,7 +2,8 @@
 # Install what the tests need and run the suite.
 #
 #   bash scripts/test.sh            the whole suite (unit, AppTest, real-browser, PostgreSQL store)
-#   bash scripts/test.sh --quick    day-to-day: no browser, no PostgreSQL, no slow tests (< 60 s)
+#   bash scripts/test.sh --quick    day-to-day: unit tests only (no pages, processes, browser,
+#                                   PostgreSQL or slow tests; about 45 s on 2 cores)
 #   bash scripts/test.sh -- ARGS    extra pytest arguments (e.g. -- -k drills)
 #
 # Python packages go into ./.venv (created here) unless a virtual environment is already active.
@@ -65,7 +66,8 @@ if [ "$QUICK" -eq 0 ]; then
   # two workers, each taking whole files (module fixtures, servers and sandboxes stay per file)
   "$PY" -m pytest -n 2 --dist loadfile "${ARGS[@]}"
 else
-  "$PY" -m pytest -m "not browser and not slow and not postgres" -n 2 --dist loadfile -q "${ARGS[@]}"
+  # unit tests only: no page runs (app), no processes (CLIs, servers, sandbox), no slow tests
+  "$PY" -m pytest -m "not browser and not slow and not postgres and not app and not process" -n 2 --dist loadfile -q "${ARGS[@]}"
 fi
 rc=$?
 if [ "$rc" -eq 5 ]; then

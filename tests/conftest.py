@@ -29,8 +29,8 @@ os.environ.setdefault("TIL_DB", str(ARTIFACTS / "test-progress.sqlite3"))
 
 def pytest_collection_modifyitems(config, items):
     """Markers that `scripts/test.sh --quick` deselects: tests that need PostgreSQL (they use the
-    pg fixtures) and real-browser tests (any test_browser_* file) are marked here, so a new test
-    cannot forget its marker."""
+    pg fixtures), real-browser tests (any test_browser_* file), page tests (`app`) and tests
+    that start processes (`process`) are marked here, so a new test cannot forget its marker."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if ({"pg_server", "pg_url"} & set(getattr(item, "fixturenames", ()))
@@ -38,6 +38,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.postgres)
         if Path(str(item.fspath)).name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
+        kinds = _module_kinds(Path(str(item.fspath)))
+        if "app" in kinds:
+            item.add_marker(pytest.mark.app)
+        if "process" in kinds:
+            item.add_marker(pytest.mark.process)
+
+
+_KINDS: dict[Path, frozenset[str]] = {}
+
+
+def _module_kinds(path: Path) -> frozenset[str]:
+    """What a test module's tests may do, from its text: run the app's pages (`app`: AppTest, via
+    tests.apptest or not) or start processes (`process`: the CLIs, servers, the drills sandbox)."""
+    if path not in _KINDS:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        kinds = set()
+        if "open_page" in text or "AppTest" in text:
+            kinds.add("app")
+        if any(w in text for w in ("subprocess", "sys.executable", "streamlit_server", "sandbox")):
+            kinds.add("process")
+        _KINDS[path] = frozenset(kinds)
+    return _KINDS[path]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """The grader on the hand-written evaluation set (issue 19): the rates must hold."""
 from __future__ import annotations
 
+import pytest
+
 from study.grade_eval import TARGETS, evaluate, load_set
 
 
@@ -11,6 +13,7 @@ def test_evaluation_set_size_and_kinds() -> None:
     assert {"good", "wrong", "shallow", "paraphrase", "mixed", "traditional", "keyword_list"} <= kinds
 
 
+@pytest.mark.slow  # grades the whole evaluation set: ~5-8 s
 def test_rates_hold_and_beat_the_old_scorer() -> None:
     result = evaluate()
     new, old = result["new"], result["old"]

@@ -87,6 +87,7 @@ def test_log_loss_matches_a_direct_computation() -> None:
     assert personal.log_loss(logs) == pytest.approx(sum(losses) / len(losses))
 
 
+@pytest.mark.slow  # the fsrs optimizer on 600 reviews: ~5-10 s
 def test_fit_lowers_log_loss_on_a_simulated_learner(learner_log: list[ReviewLog]) -> None:
     result = personal.fit(learner_log)
     true_loss = personal.log_loss(learner_log, TRUE)

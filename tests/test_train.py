@@ -190,13 +190,10 @@ def test_evaluate_json_last_line(capsys):
 def test_pe_page_shows_the_shipped_learned_pe():
     """With reverse-learned-pe.pt shipped, the PE page shows it beside the sinusoid (heatmap) and
     its position-position cosine similarity (similarity section)."""
-    import streamlit as st
+    from tests.apptest import open_page
 
-    from tests.test_app_pages import render
-
-    st.cache_data.clear()
-    at = render("positional_encoding", "en", section="heatmap")
+    at = open_page("positional_encoding", "en", section="heatmap")
     assert not at.exception and not at.info and len(at.get("plotly_chart")) == 2
-    at = render("positional_encoding", "en", section="similarity")
+    at = open_page("positional_encoding", "en", section="similarity")
     assert not at.exception and len(at.get("plotly_chart")) == 3
     assert any("reverse-learned-pe.pt" in c.value for c in at.caption)
