@@ -4,13 +4,18 @@ run(quick=False) -> dict, rows(result) -> [(label, value)].
 
   kv_cache_speedup      time per generated token without the KV cache ÷ with it, greedy, 256 new
                         tokens after a 16-character prompt (medians of interleaved runs)
-  decode_ms_per_token   the cached figure (ms per new token, whole generate loop)
+  decode_ms_per_token   the cached figure (ms per new token, whole generate loop). generate() runs
+                        DecoderLM's inference plan (forward's ops without the nn.Module plumbing)
+                        with and without the cache alike
   prefill_ms            one forward of a 128-character prompt into an empty cache
   decode_ratio_vs_torch one cached decode step of our DecoderLM ÷ the same step of TorchDecoder,
                         a reference decoder written with torch's own pieces (nn.Embedding,
                         nn.Linear, nn.RMSNorm / nn.LayerNorm, F.scaled_dot_product_attention,
                         complex-number RoPE) holding the same weights and a copy of the same
                         cache (128 positions); the two steps are timed interleaved, same threads.
+                        Like our model at inference, the reference projects Q|K|V with one fused
+                        Linear (nanoGPT's c_attn) and rotates Q and K in one go, so the ratio
+                        compares the same structure.
                         Both rewind their cache after each step, so every step sees 128 cached
                         positions. The logits of the two steps are compared (max |diff| reported).
 """
@@ -30,7 +35,8 @@ from model.lm_data import corpus
 
 class TorchDecoder(nn.Module):
     """Reference decoder (RoPE / none positions; RMSNorm or LayerNorm; SwiGLU / GELU / ReLU) from
-    torch's own modules, weights copied from a DecoderLM, K/V in preallocated buffers."""
+    torch's own modules, weights copied from a DecoderLM, K/V in preallocated buffers. Q|K|V fused
+    as in our model's no-grad path: qkv = [W_q; W_k; W_v]."""
 
     def __init__(self, lm: DecoderLM):
         super().__init__()
@@ -38,9 +44,13 @@ class TorchDecoder(nn.Module):
         if c.pos not in ("rope", "none"):
             raise ValueError("the reference decoder covers pos='rope' and 'none'")
 
-        def lin(src: nn.Linear) -> nn.Linear:
-            m = nn.Linear(src.in_features, src.out_features, bias=src.bias is not None)
-            m.load_state_dict(src.state_dict())
+        def lin(*srcs: nn.Linear) -> nn.Linear:
+            """One Linear whose output is the outputs of srcs side by side."""
+            m = nn.Linear(srcs[0].in_features, sum(s.out_features for s in srcs), bias=srcs[0].bias is not None)
+            state = {"weight": torch.cat([s.weight for s in srcs])}
+            if m.bias is not None:
+                state["bias"] = torch.cat([s.bias for s in srcs])
+            m.load_state_dict(state)
             return m
 
         def norm(src: nn.Module) -> nn.Module:
@@ -55,8 +65,7 @@ class TorchDecoder(nn.Module):
         for b in lm.blocks:
             layer = nn.Module()
             layer.n1, layer.n2 = norm(b.norm1), norm(b.norm2)
-            layer.q, layer.k, layer.v, layer.o = (lin(b.attn.W_q), lin(b.attn.W_k), lin(b.attn.W_v),
-                                                  lin(b.attn.W_o))
+            layer.qkv, layer.o = lin(b.attn.W_q, b.attn.W_k, b.attn.W_v), lin(b.attn.W_o)
             layer.w1, layer.w2 = lin(b.ffn.W_1), lin(b.ffn.W_2)
             layer.w3 = lin(b.ffn.W_3) if c.ffn == "swiglu" else None
             self.layers.append(layer)
@@ -88,12 +97,12 @@ class TorchDecoder(nn.Module):
         f = self.freqs[L: L + T] if c.pos == "rope" else None
         h, g, d_h = c.n_heads, c.n_kv_heads, c.d_head
         for i, ly in enumerate(self.layers):
-            a = ly.n1(x)
-            q = ly.q(a).view(B, T, h, d_h)
-            k = ly.k(a).view(B, T, g, d_h)
-            v = ly.v(a).view(B, T, g, d_h)
+            qkv = ly.qkv(ly.n1(x))                                         # (B, T, (h + 2g) d_h)
+            qk = qkv[..., : (h + g) * d_h].view(B, T, h + g, d_h)
             if f is not None:
-                q, k = self._rope(q, f), self._rope(k, f)
+                qk = self._rope(qk, f)                                     # q and k heads at once
+            q, k = qk[:, :, :h], qk[:, :, h:]
+            v = qkv[..., (h + g) * d_h:].view(B, T, g, d_h)
             self.k_buf[i][:, :, L: L + T] = k.transpose(1, 2)
             self.v_buf[i][:, :, L: L + T] = v.transpose(1, 2)
             y = F.scaled_dot_product_attention(q.transpose(1, 2), self.k_buf[i][:, :, : L + T],

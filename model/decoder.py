@@ -26,6 +26,12 @@ Weights by name: lm.tok_emb (nn.Embedding V x d), lm.pos_emb (learned only), lm.
 .attn (.W_q d->h*d_h, .W_k / .W_v d->g*d_h, .W_o h*d_h->d, nn.Linear) / .norm2 / .ffn (.W_1, .W_2,
 and .W_3 = the gate for SwiGLU), lm.norm_f, lm.lm_head (tied to tok_emb by default).
 
+Inference (grad mode off): W_q|W_k|W_v run as one matmul (nanoGPT's c_attn; the three Parameters
+are views into the fused tensor, so they stay in sync), and generate() runs an
+_InferencePlan: the same tensor ops as forward() with the weights bound once (bit-identical logits,
+about a third less time per cached decode step of the 96-wide lm.pt). Hooks, patched forwards,
+bugs and active dropout keep the plain module path.
+
 Injected bugs (bug-hunt page): DecoderConfig(bug=NAME) with NAME in BUGS builds the same network
 with one defect; load_lm(name, bug=NAME) puts trained weights into it.
     no_scale            scores not divided by sqrt(d_h)
@@ -48,6 +54,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.modules import module as _nn_module
 
 from model.transformer import sinusoidal_positional_encoding
 
@@ -296,9 +303,10 @@ class KVCache:
             # BUG: the new K/V are used for this step but never written into the cache
             kb, vb = self.k[layer], self.v[layer]
             return torch.cat([kb[:, :, :L], k], 2), torch.cat([vb[:, :, :L], v], 2)
-        self.k[layer][:, :, L: L + T] = k
-        self.v[layer][:, :, L: L + T] = v
-        return self.k[layer][:, :, : L + T], self.v[layer][:, :, : L + T]
+        kb, vb = self.k[layer], self.v[layer]
+        kb.narrow(2, L, T).copy_(k)                                     # = kb[:, :, L: L + T] = k
+        vb.narrow(2, L, T).copy_(v)
+        return kb.narrow(2, 0, L + T), vb.narrow(2, 0, L + T)
 
     def advance(self, T: int) -> None:
         """Called by the model after all layers saw T new tokens."""
@@ -315,6 +323,89 @@ class KVCache:
 
     def __len__(self) -> int:
         return self.length
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference fast paths: the same numbers with less overhead (a 96-wide decode step is mostly overhead)
+
+_GLOBAL_HOOKS = (_nn_module._global_forward_hooks, _nn_module._global_forward_pre_hooks,
+                 _nn_module._global_backward_hooks, _nn_module._global_backward_pre_hooks)
+
+
+def _plain(m: nn.Module) -> bool:
+    """True when m(*args) is just m.forward(*args): no hooks of its own or global ones, not
+    tracing (the fast path of nn.Module._call_impl)."""
+    return not (m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+                or _GLOBAL_HOOKS[0] or _GLOBAL_HOOKS[1] or _GLOBAL_HOOKS[2] or _GLOBAL_HOOKS[3]
+                or torch._C._get_tracing_state())
+
+
+class _RowBlocks:
+    """Linears applied to the same input, their weights (and biases) stored as consecutive row
+    blocks of ONE tensor, like nanoGPT's c_attn: F.linear(x, *get(owner)) gives all their outputs
+    side by side in one matmul (each output is the same dot product as in the separate Linear).
+
+    The Linears keep their own Parameters (names, state_dict, lm.pt, drills, demos): each .data is
+    a view of its block, so in-place changes (init, load_state_dict, optimizer steps, copy_) are in
+    the fused tensor too. get(owner) -> (weight, bias) only while calling the Linears one by one
+    would do exactly that: each is still a plain nn.Linear (no hooks, no patched forward) whose
+    Parameters are still those views. Otherwise (a Parameter replaced, as the drills do, moved by
+    .to(), copied by deepcopy; a Linear swapped or hooked) -> None and the owner calls the Linears.
+    Autograd needs the separate Parameters, so owners use the fused tensor only with grad mode off.
+    """
+
+    def __init__(self, owner: nn.Module, *names: str):
+        linears = [getattr(owner, n) for n in names]
+        has_bias = linears[0].bias is not None
+        with torch.no_grad():
+            self.weight = torch.cat([m.weight for m in linears])                  # (sum out, in)
+            self.bias = torch.cat([m.bias for m in linears]) if has_bias else None
+        self._slots = []                                    # (name, weight ptr, bias ptr or None)
+        r = 0
+        for n, m in zip(names, linears, strict=True):
+            m.weight.data = self.weight[r: r + m.out_features]
+            if has_bias:
+                m.bias.data = self.bias[r: r + m.out_features]
+            self._slots.append((n, m.weight.data_ptr(), m.bias.data_ptr() if has_bias else None))
+            r += m.out_features
+
+    def get(self, owner: nn.Module) -> tuple[Tensor, Tensor | None] | None:
+        mods = owner._modules                           # dict look-ups: nn.Module.__getattr__ is slow
+        for name, w_ptr, b_ptr in self._slots:
+            m = mods.get(name)
+            if type(m) is not nn.Linear or "forward" in m.__dict__ or not _plain(m):
+                return None
+            w, b = m._parameters["weight"], m._parameters["bias"]
+            if w.data_ptr() != w_ptr or (b is None) != (b_ptr is None) or (b is not None and b.data_ptr() != b_ptr):
+                return None
+        return self.weight, self.bias
+
+
+def _split_qkv(qkv: Tensor, rope: Tensor | None, h: int, g: int, d_h: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Fused projection (B, T, (h + 2g) d_h) -> q (B, T, h, d_h), k, v (B, T, g, d_h), q and k
+    rotated by `rope` in one go (the same numbers as rotating each)."""
+    B, T, _ = qkv.shape
+    qk = qkv[..., : (h + g) * d_h].view(B, T, h + g, d_h)               # q heads, then k heads
+    if rope is not None:
+        qk = _rope_mul(qk, rope)
+    return qk[:, :, :h], qk[:, :, h:], qkv[..., (h + g) * d_h:].view(B, T, g, d_h)
+
+
+def _sdpa(q: Tensor, k: Tensor, v: Tensor, alibi: Tensor | None, p: float) -> Tensor:
+    """F.scaled_dot_product_attention, causal, for the last T of Tk positions (a cache holds the
+    first Tk - T). q (B, h, T, d_h), k, v (B, g, Tk, d_h) -> (B, h, T, d_h)."""
+    T, Tk = q.shape[2], k.shape[2]
+    gqa = k.shape[1] != q.shape[1]
+    if alibi is not None:
+        bias = alibi.masked_fill(~causal_mask(T, Tk, q.device), float("-inf"))   # (h, T, Tk)
+        return F.scaled_dot_product_attention(q, k, v, bias, dropout_p=p, enable_gqa=gqa)
+    # is_causal in SDPA aligns the mask to the top-left; with a cache the queries are the LAST T
+    # positions, so pass an explicit mask unless T == Tk or T == 1.
+    if T == Tk:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1, enable_gqa=gqa)
+    if T == 1:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=p, enable_gqa=gqa)
+    return F.scaled_dot_product_attention(q, k, v, causal_mask(T, Tk, q.device), dropout_p=p, enable_gqa=gqa)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -411,42 +502,39 @@ class CausalSelfAttention(nn.Module):
         self.W_o = nn.Linear(cfg.n_heads * cfg.d_head, cfg.d_model, bias=cfg.bias)
         self.dropout = cfg.dropout
         self.bug = cfg.bug
+        self._qkv = _RowBlocks(self, "W_q", "W_k", "W_v")   # inference: one matmul, c_attn style
+
+    def _project(self, x: Tensor, rope: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """x (B, T, d) -> q (B, T, h, d_h), k, v (B, T, g, d_h); q and k rotated by `rope`."""
+        B, T, _ = x.shape
+        h, g, d_h = self.n_heads, self.n_kv_heads, self.d_head
+        fused = None if torch.is_grad_enabled() else self._qkv.get(self)
+        if fused is None:
+            q = self.W_q(x).view(B, T, h, d_h)                          # (B, T, h, d_h)
+            k = self.W_k(x).view(B, T, g, d_h)                          # (B, T, g, d_h)
+            v = self.W_v(x).view(B, T, g, d_h)
+            if rope is not None:                                        # rotate q and k by position
+                q, k = _rope_mul(q, rope), _rope_mul(k, rope)
+        else:
+            q, k, v = _split_qkv(F.linear(x, *fused), rope, h, g, d_h)  # one matmul, one rotation
+        if rope is not None and self.bug == "rope_on_v":
+            v = _rope_mul(v, rope)                                      # BUG: V is rotated too
+        return q, k, v
 
     def forward(self, x: Tensor, rope: Tensor | None = None,
                 alibi: Tensor | None = None, cache: KVCache | None = None, layer: int = 0,
                 return_attn: bool = False) -> tuple[Tensor, Tensor | None]:
         B, T, _ = x.shape
-        h, g, d_h = self.n_heads, self.n_kv_heads, self.d_head
-        q = self.W_q(x).view(B, T, h, d_h)                              # (B, T, h, d_h)
-        k = self.W_k(x).view(B, T, g, d_h)                              # (B, T, g, d_h)
-        v = self.W_v(x).view(B, T, g, d_h)
-        if rope is not None:                                            # rotate q and k by position
-            q, k = _rope_mul(q, rope), _rope_mul(k, rope)
-            if self.bug == "rope_on_v":
-                v = _rope_mul(v, rope)                                  # BUG: V is rotated too
+        q, k, v = self._project(x, rope)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # (B, h|g, T, d_h)
         if cache is not None:
             k, v = cache.append(layer, k, v)                            # (B, g, Tk, d_h)
-        Tk = k.shape[2]
         p = self.dropout if self.training else 0.0
         if not return_attn and self.bug is None:
-            if alibi is None:
-                # is_causal in SDPA aligns the mask to the top-left; with a cache the queries are
-                # the LAST T positions, so pass an explicit mask unless T == Tk or T == 1.
-                if T == Tk:
-                    y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1, enable_gqa=g != h)
-                elif T == 1:
-                    y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, enable_gqa=g != h)
-                else:
-                    y = F.scaled_dot_product_attention(q, k, v, causal_mask(T, Tk, x.device),
-                                                       dropout_p=p, enable_gqa=g != h)
-            else:
-                bias = alibi.masked_fill(~causal_mask(T, Tk, x.device), float("-inf"))   # (h, T, Tk)
-                y = F.scaled_dot_product_attention(q, k, v, bias, dropout_p=p, enable_gqa=g != h)
-            weights = None
+            y, weights = _sdpa(q, k, v, alibi, p), None                 # (B, h, T, d_h)
         else:
             y, weights = self._explicit(q, k, v, alibi, p)
-        y = y.transpose(1, 2).reshape(B, T, h * d_h)                    # (B, T, h*d_h)
+        y = y.transpose(1, 2).reshape(B, T, self.n_heads * self.d_head)  # (B, T, h*d_h)
         return self.W_o(y), weights
 
     def _explicit(self, q: Tensor, k: Tensor, v: Tensor, alibi: Tensor | None, p: float):
@@ -566,22 +654,8 @@ class DecoderLM(nn.Module):
         per layer]). With a cache, idx are the tokens after the cache.length already cached ones
         (prefill: the prompt; decode: one token) and the cache is extended."""
         cfg = self.cfg
-        B, T = idx.shape
-        offset = cache.length if cache is not None else 0
-        x = self.tok_emb(idx)                                               # (B, T, d)
-        use_pos = cfg.bug != "no_positions"
-        rope = alibi = None
-        if use_pos:
-            if cfg.pos == "rope":
-                rope = self._rope(offset, T, idx.device)
-            elif cfg.pos == "sinusoidal":
-                x = x + self._sinusoid(offset, T, idx.device)
-            elif cfg.pos == "learned":
-                if offset + T > cfg.max_len:
-                    raise ValueError(f"position {offset + T - 1} is past the learned table (max_len={cfg.max_len})")
-                x = x + self.pos_emb.weight[offset: offset + T]
-            elif cfg.pos == "alibi":
-                alibi = alibi_bias(cfg.n_heads, T, offset + T, offset).to(x.device)   # (h, T, Tk)
+        T = idx.shape[1]
+        x, rope, alibi = self._embed(idx, cache.length if cache is not None else 0)
         if self.training and cfg.dropout > 0:
             x = F.dropout(x, cfg.dropout, True)
         attn = []
@@ -593,6 +667,27 @@ class DecoderLM(nn.Module):
         x = self.norm_f(x) if cfg.bug != "norm_wrong_axis" else _norm_over_time(self.norm_f, x)
         logits = self.lm_head(x)                                            # (B, T, V)
         return (logits, attn) if return_attn else logits
+
+    def _embed(self, idx: Tensor, offset: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """Tokens idx (B, T) at positions offset .. offset+T-1 -> (x (B, T, d), rope (T, 1, d_h/2) or
+        None, alibi (h, T, Tk) or None): embeddings, plus the additive positions if any."""
+        cfg = self.cfg
+        T = idx.shape[1]
+        x = self.tok_emb(idx)                                               # (B, T, d)
+        rope = alibi = None
+        if cfg.bug == "no_positions":
+            return x, rope, alibi
+        if cfg.pos == "rope":
+            rope = self._rope(offset, T, idx.device)
+        elif cfg.pos == "sinusoidal":
+            x = x + self._sinusoid(offset, T, idx.device)
+        elif cfg.pos == "learned":
+            if offset + T > cfg.max_len:
+                raise ValueError(f"position {offset + T - 1} is past the learned table (max_len={cfg.max_len})")
+            x = x + self.pos_emb.weight[offset: offset + T]
+        elif cfg.pos == "alibi":
+            alibi = alibi_bias(cfg.n_heads, T, offset + T, offset).to(x.device)   # (h, T, Tk)
+        return x, rope, alibi
 
     # -- generation --------------------------------------------------------------------------------
 
@@ -623,12 +718,14 @@ class DecoderLM(nn.Module):
         out[:, : idx.shape[1]] = idx
         n = idx.shape[1]
         cache = self.new_cache(idx.shape[0], n + max_new) if use_cache else None
+        plan = _InferencePlan.build(self)                   # same logits, less Python per step
+        step = self if plan is None else plan
         nxt_in = idx
         for _ in range(max_new):
             if use_cache:
-                logits = self(nxt_in, cache)[:, -1]                         # (B, V)
+                logits = step(nxt_in, cache)[:, -1]                         # (B, V)
             else:
-                logits = self(out[:, :n])[:, -1]
+                logits = step(out[:, :n])[:, -1]
             if temperature == 0:
                 nxt = logits.argmax(-1, keepdim=True)                       # (B, 1)
             else:
@@ -638,3 +735,78 @@ class DecoderLM(nn.Module):
             n += 1
             nxt_in = nxt
         return out[0] if single else out
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference plan for generate()
+
+def _norm_fn(norm: nn.Module):
+    """x -> norm(x): RMSNorm's one kernel call with its weight bound, else the module's forward."""
+    if type(norm) is RMSNorm:
+        shape, w, eps = (norm.weight.shape[0],), norm.weight, norm.eps
+        return lambda x: F.rms_norm(x, shape, w, eps)
+    return norm.forward
+
+
+def _ffn_fn(ffn: nn.Module):
+    """x -> ffn(x) (SwiGLU or FeedForward) with the weights bound."""
+    (w1, b1), (w2, b2) = (ffn.W_1.weight, ffn.W_1.bias), (ffn.W_2.weight, ffn.W_2.bias)
+    if type(ffn) is FeedForward:
+        act = ffn.act
+        return lambda x: F.linear(act(F.linear(x, w1, b1)), w2, b2)
+    w3, b3 = ffn.W_3.weight, ffn.W_3.bias
+    return lambda x: F.linear(F.silu(F.linear(x, w1, b1)) * F.linear(x, w3, b3), w2, b2)
+
+
+class _InferencePlan:
+    """DecoderLM.forward for generate(), minus the nn.Module plumbing: the same tensor ops in the
+    same order (bit-identical logits, tests/test_decoder.py), with the weights bound once.
+
+    On a small model each op is a few µs and a cached decode step is ~140 of them, so __call__,
+    __getattr__ and flag checks were ~1/3 of the step (bench/decode_bench.py). build(lm) -> plan, or None unless every module
+    is one of ours (or the torch layer we use) running its own forward: no hooks, no forward patched
+    on it (the drills swap forwards), no injected bug, no active dropout, fused Q|K|V intact,
+    grad mode off. generate() builds it once per call; nothing can change the model in between.
+    plan(idx, cache=None) == lm(idx, cache) (uncached steps use it too)."""
+
+    def __init__(self, lm: DecoderLM, layers: list, norm_f, head: tuple[Tensor, Tensor | None]):
+        self.lm, self.layers, self.norm_f, self.head = lm, layers, norm_f, head
+
+    @classmethod
+    def build(cls, lm: DecoderLM) -> _InferencePlan | None:
+        cfg = lm.cfg
+        if torch.is_grad_enabled() or cfg.bug is not None or (lm.training and cfg.dropout > 0):
+            return None
+        for m in lm.modules():
+            if (_OWN_FORWARDS.get(type(m)) is not type(m).forward or "forward" in m.__dict__ or not _plain(m)
+                    or getattr(m, "bug", None) is not None or (m.training and getattr(m, "dropout", 0.0) > 0)):
+                return None
+        layers = []
+        for b in lm.blocks:
+            a = b.attn
+            qkv = a._qkv.get(a)
+            if qkv is None:
+                return None
+            layers.append(((a.n_heads, a.n_kv_heads, a.d_head), _norm_fn(b.norm1), qkv,
+                           (a.W_o.weight, a.W_o.bias), _norm_fn(b.norm2), _ffn_fn(b.ffn)))
+        return cls(lm, layers, _norm_fn(lm.norm_f), (lm.lm_head.weight, lm.lm_head.bias))
+
+    def __call__(self, idx: Tensor, cache: KVCache | None = None) -> Tensor:
+        B, T = idx.shape
+        x, rope, alibi = self.lm._embed(idx, cache.length if cache is not None else 0)   # (B, T, d)
+        for i, ((h, g, d_h), norm1, qkv, wo, norm2, ffn) in enumerate(self.layers):
+            q, k, v = _split_qkv(F.linear(norm1(x), *qkv), rope, h, g, d_h)
+            q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # (B, h|g, T, d_h)
+            if cache is not None:
+                k, v = cache.append(i, k, v)                            # (B, g, Tk, d_h)
+            y = _sdpa(q, k, v, alibi, 0.0).transpose(1, 2).reshape(B, T, h * d_h)
+            x = x + F.linear(y, *wo)
+            x = x + ffn(norm2(x))
+        if cache is not None:
+            cache.advance(T)
+        return F.linear(self.norm_f(x), *self.head)                     # (B, T, V)
+
+
+# the forward each module type runs; a type not listed (or a class whose forward was replaced) -> no plan
+_OWN_FORWARDS = {cls: cls.forward for cls in (DecoderLM, DecoderBlock, CausalSelfAttention, RMSNorm, SwiGLU,
+                                                FeedForward, nn.LayerNorm, nn.Linear, nn.Embedding, nn.ModuleList)}

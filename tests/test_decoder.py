@@ -16,6 +16,7 @@ from model.decoder import (
     DecoderLM,
     KVCache,
     RMSNorm,
+    _InferencePlan,
     alibi_slopes,
     apply_rope,
     apply_rope_rotate_half,
@@ -355,3 +356,140 @@ def test_unknown_bug_and_bad_config_rejected():
         _cfg(n_heads=4, n_kv_heads=3)
     with pytest.raises(ValueError):
         _cfg(pos="xpos")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference fast paths: the fused Q|K|V projection (no grad) and generate()'s plan
+
+def _decode_steps(step, m, idx):
+    """Prefill 5, a chunk of 3, then one token at a time -> logits (B, T, V) and the cache."""
+    cache = m.new_cache(batch=idx.shape[0], capacity=4)
+    parts = [step(idx[:, :5], cache), step(idx[:, 5:8], cache)]
+    parts += [step(idx[:, t:t + 1], cache) for t in range(8, idx.shape[1])]
+    return torch.cat(parts, 1), cache
+
+
+@pytest.mark.parametrize("kw", [
+    dict(pos="rope", n_kv_heads=2),
+    dict(pos="rope", n_kv_heads=1, bias=True, norm="layernorm"),
+    dict(pos="alibi", n_kv_heads=4, ffn="gelu"),
+    dict(pos="sinusoidal", n_kv_heads=2, ffn="relu", bias=True),
+    dict(pos="learned", n_kv_heads=4),
+    dict(pos="none", n_kv_heads=2, norm="layernorm"),
+])
+def test_inference_plan_gives_the_same_logits_as_forward(kw):
+    m = _model(11, **kw)
+    idx = torch.randint(0, V, (2, 14), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        plan = _InferencePlan.build(m)
+        assert plan is not None
+        full = m(idx)
+        assert torch.equal(plan(idx), full)                              # same ops, same order
+        ours, c1 = _decode_steps(m, m, idx)
+        theirs, c2 = _decode_steps(plan, m, idx)
+    assert torch.equal(ours, theirs) and c1.length == c2.length == 14
+    for layer in range(2):
+        assert all(torch.equal(a, b) for a, b in zip(c1.get(layer), c2.get(layer), strict=True))
+    torch.testing.assert_close(ours, full, atol=ATOL, rtol=0)
+    assert full.abs().max() > 0.1
+    with torch.enable_grad():
+        torch.testing.assert_close(m(idx), full, atol=ATOL, rtol=0)     # separate Linears: rounding only
+
+
+def test_fused_projections_are_views_that_follow_in_place_changes():
+    m = _model(12, pos="rope", n_kv_heads=2)
+    a = m.blocks[0].attn
+    fused = a._qkv.get(a)
+    assert fused is not None and fused[1] is None                        # no biases in this config
+    w = fused[0]
+    assert w.shape == (4 * 8 + 2 * 2 * 8, 32)
+    assert torch.equal(w, torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
+    other = _model(13, pos="rope", n_kv_heads=2)
+    m.load_state_dict(other.state_dict())                                # copies in place
+    with torch.no_grad():
+        a.W_k.weight[3, 5] += 1.0                                        # an optimizer-style update
+        other.blocks[0].attn.W_k.weight[3, 5] += 1.0
+    assert a._qkv.get(a) is not None and w[4 * 8 + 3, 5] == a.W_k.weight[3, 5]
+    idx = torch.randint(0, V, (1, 9), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        torch.testing.assert_close(m(idx), other(idx), atol=1e-6, rtol=0)
+        assert torch.equal(m.generate(idx, 6, temperature=0), other.generate(idx, 6, temperature=0))
+
+
+def test_fused_projections_step_aside_when_a_weight_is_replaced_or_copied():
+    import copy
+
+    m = _model(14, pos="rope", n_kv_heads=2)
+    idx = torch.randint(0, V, (1, 9), generator=torch.Generator().manual_seed(7))
+    twin = copy.deepcopy(m)                                              # new storage: no fused view
+    a = twin.blocks[1].attn
+    assert a._qkv.get(a) is None
+    with torch.no_grad():
+        torch.testing.assert_close(twin(idx), m(idx), atol=ATOL, rtol=0)
+        assert _InferencePlan.build(twin) is None
+        d = m.double()                                                   # .to(): also new storage
+        assert d(idx).dtype == torch.float64
+    m, ref = _model(14, pos="rope", n_kv_heads=2), _model(14, pos="rope", n_kv_heads=2)
+    a = m.blocks[0].attn
+    new_wk = torch.randn(a.W_k.weight.shape) * 0.3
+    a.W_k.weight = nn.Parameter(new_wk.clone())                          # what the drills do
+    assert a._qkv.get(a) is None
+    with torch.no_grad():
+        assert _InferencePlan.build(m) is None
+        ref.blocks[0].attn.W_k.weight.copy_(new_wk)
+        torch.testing.assert_close(m(idx), ref(idx), atol=ATOL, rtol=0)
+        assert (m(idx) - twin(idx)).abs().max() > 1e-3
+
+
+def test_fused_weights_follow_updates_made_in_inference_mode():
+    idx = torch.randint(0, V, (1, 7), generator=torch.Generator().manual_seed(8))
+    with torch.inference_mode():                                         # inference tensors: no version counter
+        m = _model(15, pos="rope", n_kv_heads=2)
+        before = m(idx)
+        m.blocks[0].attn.W_v.weight.mul_(2.0)
+        m.blocks[1].ffn.W_1.weight.zero_()
+        after = m(idx)
+    ref = _model(15, pos="rope", n_kv_heads=2)
+    with torch.no_grad():
+        ref.blocks[0].attn.W_v.weight.mul_(2.0)
+        ref.blocks[1].ffn.W_1.weight.zero_()
+        torch.testing.assert_close(after, ref(idx), atol=1e-6, rtol=0)
+    assert (after - before).abs().max() > 1e-3
+
+
+def test_hooks_patches_bugs_and_dropout_keep_the_module_path():
+    m = _model(16, pos="rope", n_kv_heads=2)
+    idx = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert _InferencePlan.build(m) is not None
+        calls = []
+        handle = m.blocks[0].attn.W_q.register_forward_hook(lambda mod, inp, out: calls.append(out.shape))
+        assert _InferencePlan.build(m) is None
+        m.generate(idx, 3, temperature=0)
+        assert calls == [(1, 4, 32), (1, 1, 32), (1, 1, 32)]              # W_q really called each step
+        handle.remove()
+        norm = m.blocks[1].norm2
+        norm.forward = lambda x: torch.zeros_like(x)                     # a patched forward (drills)
+        assert _InferencePlan.build(m) is None
+        patched = m.generate(idx, 5, temperature=0)
+        del norm.forward
+        assert _InferencePlan.build(m) is not None
+        assert not torch.equal(patched, m.generate(idx, 5, temperature=0))
+        assert _InferencePlan.build(_bugged("no_scale")[1]) is None
+        drop = DecoderLM(_cfg(dropout=0.1)).train()
+        assert _InferencePlan.build(drop) is None and _InferencePlan.build(drop.eval()) is not None
+    assert _InferencePlan.build(m) is None                               # grad mode: the Parameters
+
+
+def test_generate_with_and_without_the_plan(monkeypatch):
+    m = _model(17, pos="rope", n_kv_heads=2)
+    idx = torch.tensor([[3, 1, 4, 1, 5]])
+    runs = {}
+    for planned in (True, False):
+        if not planned:
+            monkeypatch.setattr(_InferencePlan, "build", classmethod(lambda cls, lm: None))
+        runs[planned] = [m.generate(idx, 20, temperature=0, use_cache=c) for c in (True, False)]
+        runs[planned].append(m.generate(idx, 20, temperature=0.9, top_k=12, seed=3))
+    for a, b in zip(runs[True], runs[False], strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(runs[True][0], runs[True][1]) and runs[True][0].shape == (1, 25)
