@@ -56,7 +56,7 @@ def _reset() -> None:
     st.session_state[ver_key] = st.session_state.get(ver_key, 0) + 1
 
 
-left, right = st.columns([1, 1.5], gap="medium")
+left, right = shell.panels([1, 1.5], key="drill", gap="medium")
 with left:
     st.markdown(drill.statement[lang])
     st.caption(T("signature"))
@@ -163,7 +163,7 @@ st.markdown(f"**{T('related')}**")
 bank = get_bank()
 cards = [c for c in (bank.get(cid) for cid in drill.cards) if c is not None]
 for c in cards:
-    st.markdown(f"- {shell.md_plain(c.question.get(lang))}")
+    st.markdown(f"- {c.question.get(lang)}")  # our own bank's text (its maths renders); never imported cards
 link_cols = st.columns(2)
 if cards:
     link_cols[0].page_link(FLASHCARDS_PAGE, label=T("quiz_cards"), icon=":material/style:",

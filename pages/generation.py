@@ -118,7 +118,7 @@ if section == "greedy":
     st.code(_join(step.dec_input), language=None)
     st.markdown(T("step_summary", prefix=f"`{_join(step.dec_input)}`", tok=step.chosen.replace("<", "‹").replace(">", "›"),
                   p=step.chosen_prob, src=tokens[peak], w=float(w[-1, peak])))
-    left, right = st.columns([3, 2])
+    left, right = shell.panels([3, 2], key="cross")
     with left:
         fig_key = (task, tuple(tokens), k)
         show(cached("cross", (*fig_key, layer, head), lambda: fg.attention_heatmap(

@@ -254,7 +254,7 @@ elif s["phase"] == "review":
     card = deck.by_id[ans.question_id]
     st.progress((idx + 1) / n_total, text=t("progress", i=idx + 1, n=n_total))
     st.markdown(f"### {card.question.get(lang)}")
-    a1, a2 = st.columns(2)
+    a1, a2 = shell.panels(2, key="review")
     with a1:
         st.markdown(f"**{t('your_answer')}** · {mmss(ans.seconds)}" + (f" · {t('timed_out')}" if ans.timed_out else ""))
         if ans.text.strip():
@@ -317,7 +317,7 @@ elif s["phase"] in ("followup", "followup_review"):
         st.button(t("followup_submit"), type="primary", on_click=_submit_followup, key="iv:fu_submit",
                   icon=":material/send:")
     else:
-        a1, a2 = st.columns(2)
+        a1, a2 = shell.panels(2, key="followup")
         with a1:
             st.markdown(f"**{t('your_answer')}** · {mmss(fu.seconds)}"
                         + (f" · {conf_names[fu.confidence]}" if fu.confidence else ""))
@@ -353,7 +353,7 @@ elif s["phase"] == "coding":
         st.progress(max(0.0, left / CODING_SECONDS), text=t("time_left", left=mmss(left)))
 
     code_countdown()
-    left, right = st.columns([1, 1.4], gap="medium")
+    left, right = shell.panels([1, 1.4], key="coding", gap="medium")
     with left:
         st.markdown(drill.statement[lang])
         st.code(drill.signature, language="python", wrap_lines=True)

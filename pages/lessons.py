@@ -159,7 +159,7 @@ def show_step(lesson: lessons_pkg.Lesson, index: int) -> None:
 
     card = get_bank().get(step.card) if step.card else None
     if step.demo is not None:
-        left, right = st.columns([2, 3], gap="medium")
+        left, right = shell.panels([2, 3], key="step", gap="medium")
     else:
         left = right = st.container()
     with left:

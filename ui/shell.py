@@ -86,6 +86,11 @@ _BASE_CSS = """
    instead of shrinking to a character a line (home's five entry cards, rows of metrics). */
 [data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
 [data-testid="stMain"] [data-testid="stColumn"] { min-width: min(8rem, 100%); }
+/* Side-by-side panels of text, code or charts (shell.panels): below ~16rem each they go under
+   each other (the drills statement and editor, a heatmap beside a bar chart on a projector). */
+[class*="st-key-panels-"] > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"],
+[class*="st-key-panels-"] > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
+  min-width: min(16rem, 100%); }
 /* Captions: Streamlit fades them with opacity 0.6 (about 3.9:1 on our background, below WCAG
    AA's 4.5:1); a grey that passes (5.6:1 on the page, 5.1:1 on the sidebar grey) at full opacity. */
 [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5f6673 !important; }
@@ -130,6 +135,13 @@ def apply_base() -> None:
     code = "zh-CN" if lang() == "zh" else "en"
     st.html(f"<script>document.documentElement.lang = {code!r};{_LABEL_CHARTS_JS}</script>",
             unsafe_allow_javascript=True, width="content")
+
+
+def panels(spec: int | list[float], *, key: str, **kwargs):
+    """st.columns for panels that need room (text, code, a chart): on a narrow main area (an 800 px
+    projector or a split laptop screen, sidebar open) they go under each other instead of each
+    shrinking below 16rem (house CSS, `st-key-panels-*`). `key` names the row, unique on its page."""
+    return st.container(key=f"panels-{key}").columns(spec, **kwargs)
 
 
 def unknown_url_path(known: set[str]) -> str | None:
