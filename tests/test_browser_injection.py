@@ -207,9 +207,22 @@ def test_flashcards_self_check_answer(w) -> None:
     w.type("My answer", PAYLOAD, area=True)
     w.page.get_by_role("button", name="Show answer").first.click()
     w.settle()
-    w.page.get_by_text("My answer", exact=True).last.click()  # open the expander with the typed text
-    w.page.wait_for_timeout(300)
+    _open_expander(w.page, "My answer")  # the expander with the typed text
     w.check("flashcards self-check", literal=(PAYLOAD,))
+
+
+def _open_expander(page, title: str) -> None:
+    """Open the last expander titled `title` and wait until it is open: a click that lands while
+    the page is still re-running (a loaded CI machine) can be lost or toggle it shut again."""
+    details = page.locator('[data-testid="stExpander"] details').filter(
+        has=page.locator("summary", has_text=title)).last
+    details.wait_for(timeout=60000)
+    for _ in range(10):
+        if details.evaluate("d => d.open"):
+            return
+        details.locator("summary").click()
+        page.wait_for_timeout(700)
+    raise AssertionError(f"the expander {title!r} did not open")
 
 
 def test_learner_name_and_yaml_import(w, artifacts) -> None:
