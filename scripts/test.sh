@@ -12,7 +12,7 @@
 #   fonts-noto-cjk   Chinese glyphs in screenshots
 #   postgresql       the PostgreSQL progress-store tests start a throwaway server of their own
 # and axe-core (npm, into tests/axe/node_modules) for the accessibility test when npm is there.
-# On a 2-core machine the whole suite takes about 8-10 minutes after a first install of 1-2 minutes.
+# On a 2-core machine the whole suite takes about 12 minutes after a first install of about 2 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
