@@ -48,11 +48,16 @@ def normalize_lang(lang: str | None) -> str:
     return DEFAULT_LANG
 
 
+def entry(key: str) -> dict[str, str] | None:
+    """{"zh": ..., "en": ...} of "ns.key", or None when no namespace file defines it."""
+    ns, _, name = key.partition(".")
+    return namespace(ns).get(name)
+
+
 def t(key: str, lang: str, **fmt: object) -> str:
     """The string `key` in `lang`, formatted with `fmt`. Raises MissingString when absent."""
-    ns, _, name = key.partition(".")
-    entry = namespace(ns).get(name)
-    if entry is None or lang not in entry or entry[lang] is None:
+    found = entry(key)
+    if found is None or lang not in found or found[lang] is None:
         raise MissingString(f"{key} [{lang}]")
-    text = str(entry[lang])
+    text = str(found[lang])
     return text.format(**fmt) if fmt else text

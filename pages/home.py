@@ -32,6 +32,9 @@ now = datetime.now(UTC)
 today = stats.local_date(now, tz)
 states = store.card_states(me.id)
 reviews = store.reviews(me.id, since=now - timedelta(days=400))
+plan_setting = store.get_setting(me.id, planner.KEY_PLAN) or {}
+# a first visit (no reviews, no interview date) shows no numbers and does not wait for the bank
+deck = profile.deck(me.id) if reviews or plan_setting.get("date") else None
 
 with st.container(border=True):
     st.subheader(t("progress", name=shell.md_plain(profile.display_name(me))))
@@ -40,7 +43,6 @@ with st.container(border=True):
         st.page_link("pages/flashcards.py", label=t("start_review"), icon=":material/play_circle:",
                      query_params={"lang": lang})
     else:
-        deck = profile.deck(me.id)  # a first visit shows no numbers and does not wait for the bank
         per_day = stats.reviews_per_day(reviews, tz)
         streak = stats.streak(per_day, today)
         new_limit = int(store.get_setting(me.id, "new_per_day", sched.DEFAULT_NEW_PER_DAY))
@@ -72,7 +74,6 @@ with st.container(border=True):
                              query_params={"lang": lang, "topic": topic})
 
 # ---- the interview date (set on the stats page; study/plan.py) ----
-plan_setting = store.get_setting(me.id, planner.KEY_PLAN) or {}
 if plan_setting.get("date"):
     try:
         interview_day = planner.parse_date(plan_setting["date"])
@@ -80,7 +81,7 @@ if plan_setting.get("date"):
         interview_day = None
     if interview_day is not None:
         memory = personal.load(store, me.id)
-        chosen = [c for c in profile.deck(me.id).cards if not plan_setting.get("topics") or c.topic in plan_setting["topics"]]
+        chosen = [c for c in deck.cards if not plan_setting.get("topics") or c.topic in plan_setting["topics"]]
         plan = planner.build([c.id for c in chosen], {c.id: c.topic for c in chosen}, states, today, interview_day,
                              parameters=memory.parameters, retention=memory.desired_retention,
                              max_per_day=int(plan_setting.get("max_per_day", planner.DEFAULT_MAX_PER_DAY)))

@@ -46,8 +46,7 @@ def fault_reason(exc: StoreError) -> str:
         return exc.reason
     # a database server's faults are worded apart from a file's (tests/test_i18n.py: every kind has both)
     key = f"flashcards.fault_{'server_' if exc.backend == 'postgres' else ''}{kind}"
-    ns, _, name = key.partition(".")
-    return shell.t(key) if name in i18n.namespace(ns) else exc.reason
+    return shell.t(key) if i18n.entry(key) is not None else exc.reason
 
 
 def _show(msg: str) -> None:
