@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from questions.schema import DEMOS
+from questions.vocab import DEMOS, topic_label
 from study import personal, stats
 from study import plan as planner
 from study import scheduler as sched
 from ui import profile
-from ui.cards import topic_label
 from ui.nav import PAGES
 
 WEAK_DAYS = 30

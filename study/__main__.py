@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from study import export, load_cards, with_imported
+from study import export
+from study.deck import load_cards, with_imported
 from study.store import (
     BadName,
     Profile,

@@ -23,7 +23,7 @@ class Refused(Exception):
 
 
 def _bank():
-    from study import load_cards
+    from study.deck import load_cards
 
     return load_cards()
 

@@ -50,7 +50,7 @@ def _rate(flags: list[bool]) -> float:
 
 
 def evaluate(path: str | Path | None = None) -> dict:
-    from study import load_cards
+    from study.deck import load_cards
 
     bank = load_cards()
     rows = load_set(path)

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from questions.schema import TOPICS
-from study import load_cards, personal, with_imported
+from study import personal
 from study import plan as planner
+from study.deck import load_cards, with_imported
 from study.store import Profile, ProgressStore
 
 

@@ -88,5 +88,8 @@ def test_screenshot_pass(artifacts):
         assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == t("common.not_found_title", "zh")
         assert "Page not found" not in page.inner_text("body")
         assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        # the tab shows our icon (assets/favicon.svg, set by the page script), not Streamlit's
+        icon = page.evaluate("document.querySelector(\"link[rel~='icon']\").href")
+        assert icon.startswith("data:image/svg+xml;base64,"), icon[:80]
         assert not errors, errors
     assert not problems, "\n".join(problems)

@@ -11,7 +11,7 @@ import pytest
 
 from questions.rubric import Rubric, check_rubrics, read_rubrics
 from study import grade as G
-from study import load_cards
+from study.deck import load_cards
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK = load_cards()

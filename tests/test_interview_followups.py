@@ -10,7 +10,7 @@ import pytest
 
 from i18n import t
 from study import interview as iv
-from study import load_cards
+from study.deck import load_cards
 from study.store import SQLiteStore
 from tests.apptest import open_page
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from questions.schema import Card
-from study import export, load_cards
+from study import export
+from study.deck import load_cards
 
 
 @pytest.fixture(scope="module")

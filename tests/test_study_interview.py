@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from study import interview as iv
-from study import load_cards
+from study.deck import load_cards
 
 
 def test_draw_filters_and_spreads() -> None:

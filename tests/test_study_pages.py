@@ -8,7 +8,7 @@ import pytest
 
 from study import grade as grading
 from study import interview as iv
-from study import load_cards
+from study.deck import load_cards
 from study.store import SQLiteStore
 from tests.apptest import open_page
 

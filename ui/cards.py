@@ -22,8 +22,9 @@ from typing import Protocol, runtime_checkable
 import streamlit as st
 
 from questions.bank import Bank, fingerprint, load_bank
-from questions.schema import DEMOS, TOPICS, Card
+from questions.schema import DEMOS, Card
 from questions.search import index_of
+from questions.vocab import topic_label as topic_label  # re-exported: pages use cards.topic_label
 from ui import shell
 from ui.store_faults import saving
 
@@ -131,11 +132,6 @@ def requested(action: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # labels
-
-def topic_label(topic: str, lang: str) -> str:
-    zh, en = TOPICS.get(topic, (topic, topic))
-    return zh if lang == "zh" else en
-
 
 def source_label(source: str) -> str:
     if source == "supplement":

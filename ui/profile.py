@@ -21,19 +21,24 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from questions.markdown_check import judge
-from study import Deck, with_imported
 from study import identity as ident
 from study.store import BadName, Profile, ProgressStore, StoreError, db_target, masked, set_active
 from study.stores import open_store
 from ui import shell
-from ui.cards import get_bank
 from ui.store_faults import fault_reason as fault_reason  # re-exported: pages use profile.fault_reason
 from ui.store_faults import saving as saving
 from ui.store_faults import show_write_error, stop_on
+
+if TYPE_CHECKING:
+    from study.deck import Deck
+
+# The bank, its schema (pydantic) and the Markdown judge are imported by the functions that use
+# them (bank, deck, shown_safely), not with this module: every page imports it, and a newcomer's
+# home page needs the store and the learner but not the bank (cold start: bench/cold_start.py).
 
 _ID = "_learner_id"          # the session's learner (profile id)
 _KEY = "_learner"            # self-study picker (selectbox of names)
@@ -72,6 +77,8 @@ def store() -> ProgressStore:
 
 def bank() -> Deck:
     """The question bank, loaded once per process (ui.cards)."""
+    from ui.cards import get_bank
+
     return get_bank()
 
 
@@ -301,9 +308,13 @@ def shown_safely(card: dict) -> bool:
     """Whether an imported card may be rendered as Markdown: every text passes the CommonMark
     judge (no image, outside link, HTML). The import refuses such cards; this also keeps out any
     stored before that check existed or written to the database by other means."""
+    from questions.markdown_check import judge
+
     return not any(judge(text) for text in _strings(card))
 
 
 def deck(profile_id: int) -> Deck:
     """The bank plus this learner's imported cards (those that pass the Markdown judge)."""
+    from study.deck import with_imported
+
     return with_imported(bank(), [c for c in store().imported_cards(profile_id) if shown_safely(c)])

@@ -1,10 +1,12 @@
 """The app shell: routing guard, language, page header. Every page calls `page(<id>)` first."""
 from __future__ import annotations
 
+import base64
 import gc
 import re
 import runpy
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,13 +133,26 @@ if (!window.__tilChartLabels) {
 """
 
 
+# The tab's icon (assets/favicon.svg: a causal attention mask), set by the page script below
+# rather than by st.set_page_config(page_icon=...): Streamlit turns any image icon into a URL
+# with numpy and PIL, ~0.1 s of imports that a newcomer's first page would otherwise wait for
+# (cold start, bench/cold_start.py). Streamlit sets its own icon once, when the tab opens;
+# this runs after that.
+_FAVICON_URL = "data:image/svg+xml;base64," + base64.b64encode(
+    (APP_PATH.parent / "assets" / "favicon.svg").read_bytes()).decode()
+_FAVICON_JS = f"""
+for (const link of document.querySelectorAll("link[rel~='icon']")) link.href = {_FAVICON_URL!r};
+"""
+
+
 def apply_base() -> None:
-    """House CSS (no layout space: style-only st.html goes to the event container), and the
-    document's `lang` attribute set to the page language (Streamlit's index.html says `en`):
-    screen readers pick their voice from it, and it selects the CJK font for `:lang(zh)`."""
+    """House CSS (no layout space: style-only st.html goes to the event container), the tab's
+    icon, and the document's `lang` attribute set to the page language (Streamlit's index.html
+    says `en`): screen readers pick their voice from it, and it selects the CJK font for
+    `:lang(zh)`."""
     st.html(_BASE_CSS)
     code = "zh-CN" if lang() == "zh" else "en"
-    st.html(f"<script>document.documentElement.lang = {code!r};{_LABEL_CHARTS_JS}</script>",
+    st.html(f"<script>document.documentElement.lang = {code!r};{_FAVICON_JS}{_LABEL_CHARTS_JS}</script>",
             unsafe_allow_javascript=True, width="content")
 
 
@@ -222,23 +237,33 @@ def share_link() -> str:
 
 _WARM_STARTED = threading.Lock()
 _WARM_THREAD: list[threading.Thread] = []
+# The warm-up waits this long after the first script run: the browser is still drawing that page
+# (its scripts, fonts, components), and on a 2-core machine a torch import beside it delays the
+# newcomer's first page (bench/cold_start.py: 3.44 s median without the wait, 3.10 s with it).
+WARM_UP_DELAY_S = 1.5
 
 
 def warm_up(*loaders: Callable[[], object]) -> None:
     """Once per process, after the first page has rendered: a background thread runs `loaders`
     (app.py passes the question bank's), then imports torch (one intra-op thread) and the model
     code, so that the first demo page a visitor opens does not wait ~2-10 s for them; the first
-    page (home, for a newcomer) needs none of them and shows without them."""
+    page (home, for a newcomer) needs none of them and shows without them. A page opened before
+    the warm-up is done imports what it needs itself (the import lock makes the two share it)."""
     if not _WARM_STARTED.acquire(blocking=False):
         return
 
     def _work() -> None:
+        time.sleep(WARM_UP_DELAY_S)
         for load in loaders:
             load()
         import torch
 
         torch.set_num_threads(1)
         import model  # noqa: F401
+
+        # settle_heap for the first page and for all of the above (it skipped that page's own)
+        gc.collect()
+        gc.freeze()
 
     _WARM_THREAD[:] = [threading.Thread(target=_work, name="til-warm-up", daemon=True)]
     _WARM_THREAD[0].start()
@@ -268,6 +293,8 @@ def settle_heap() -> None:
     page_id = current_page() or ""
     if page_id not in _SETTLED:
         _SETTLED.add(page_id)
+        if _WARM_THREAD and _WARM_THREAD[0].is_alive():
+            return  # the process's first page: the warm-up collects and freezes when done, off this run
         gc.collect()
         gc.freeze()
 

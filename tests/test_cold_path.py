@@ -1,0 +1,59 @@
+"""A newcomer's first page stays light (issue 18, cold start; bench/cold_start.py measures it).
+
+The home page of a learner without reviews runs in a fresh interpreter, with the background
+warm-up switched off: it must not have imported the question bank and its schema (pydantic, the
+Markdown judge, search), numpy (an image favicon pulls it in through Streamlit) or torch. Those
+cost ~0.5 s of the first script run; the warm-up loads them after the first page.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from i18n import t
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "model", "numpy", "pydantic", "questions.bank", "questions.schema", "questions.search",
+         "markdown_it", "rapidfuzz", "PIL.Image")
+
+_RUN = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+import ui.shell
+ui.shell.warm_up = lambda *loaders: None   # what the first page itself imports, not the warm-up
+heavy = {heavy!r}
+before = [m for m in heavy if m in sys.modules]
+at = AppTest.from_file("app.py", default_timeout=60)
+at.query_params["lang"] = {lang!r}
+at.run()
+print(json.dumps({{"before": before, "after": [m for m in heavy if m in sys.modules],
+                  "title": [t.value for t in at.title], "exceptions": len(at.exception)}}))
+"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_first_page_loads_no_bank_numpy_or_torch(lang: str, tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", _RUN.format(heavy=HEAVY, lang=lang)], cwd=ROOT,
+                         env={**os.environ, "TIL_DB": str(tmp_path / "p.sqlite3")},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["exceptions"] == 0 and result["title"] == [t("common.page_home", lang)], result
+    assert result["before"] == [], result          # the check starts clean
+    assert result["after"] == [], f"the first page imported {result['after']}"
+
+
+def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:
+    """The same harness reports a module the page did import (here: the bank, by a returning learner's deck)."""
+    code = _RUN.format(heavy=HEAVY, lang="en").replace(
+        "at.run()", "at.run()\nimport ui.profile  # noqa\nfrom ui.cards import get_bank\nget_bank()")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                         env={**os.environ, "TIL_DB": str(tmp_path / "p.sqlite3")},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "questions.bank" in json.loads(out.stdout.strip().splitlines()[-1])["after"]
