@@ -57,3 +57,46 @@ def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "questions.bank" in json.loads(out.stdout.strip().splitlines()[-1])["after"]
+
+
+_RACE = """
+import importlib.abc, importlib.util, sys, threading, time
+
+class SlowNumpy(importlib.abc.MetaPathFinder):
+    # numpy is put in sys.modules, then initialised a second later: the window in which the app's
+    # background warm-up (torch imports numpy) meets a visitor's chart page
+    def find_spec(self, name, path, target=None):
+        if name != "numpy":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("numpy")
+        real = spec.loader
+
+        class Slow(importlib.abc.Loader):
+            def create_module(self, spec):
+                return real.create_module(spec)
+
+            def exec_module(self, module):
+                time.sleep(1.0)
+                real.exec_module(module)
+
+        spec.loader = Slow()
+        return spec
+
+sys.meta_path.insert(0, SlowNumpy())
+warm = threading.Thread(target=lambda: __import__("numpy"))
+warm.start()
+time.sleep(0.3)
+import figures.style   # builds the house template: plotly looks at sys.modules["numpy"]
+import plotly.graph_objects as go
+figures.style.style(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]])), "t")
+warm.join()
+print("ok")
+"""
+
+
+def test_a_chart_page_waits_for_a_numpy_import_in_progress() -> None:
+    """The warm-up thread importing torch (hence numpy) while a visitor opens a chart page: the
+    figures package waits for that import instead of handing plotly a half-initialised numpy."""
+    out = subprocess.run([sys.executable, "-c", _RACE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-1500:]
