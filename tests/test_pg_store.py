@@ -294,7 +294,7 @@ def test_flashcards_page_saves_reviews_in_postgres(server_restarted: PgServer, p
     at = open_page("flashcards")
     first = rate_current(at, 3)
     second = rate_current(at, 4)
-    me = at.selectbox(key="_learner").value  # the session's own (guest) learner
+    me = at.query_params["learner"]  # the session's own (guest) learner
     assert query(pg_url, "SELECT p.name, r.question_id, r.rating FROM reviews r JOIN profiles p "
                          "ON p.id = r.profile_id ORDER BY r.id") == [(me, first, 3), (me, second, 4)]
     assert "new today 2/20" in at.caption[0].value

@@ -41,7 +41,7 @@ def test_review_five_then_a_fresh_session_continues(db: Path) -> None:
 
     # a new browser session on the same TIL_DB, at the learner's URL (without ?learner= it would
     # be a new guest: tests/security/test_identity_pages.py)
-    fresh = open_page("flashcards", learner=at.selectbox(key="_learner").value)
+    fresh = open_page("flashcards", learner=at.query_params["learner"])
     first = fresh.session_state["fc:current"]
     assert first not in seen
     assert "new today 5/20" in fresh.caption[0].value
@@ -163,7 +163,7 @@ def test_stats_page_counts(db: Path) -> None:
     for _ in range(3):
         at.button(key="fc:reveal").click().run()
         at.button(key="fc:rate1").click().run()
-    st = open_page("stats", learner=at.selectbox(key="_learner").value)  # the same learner
+    st = open_page("stats", learner=at.query_params["learner"])  # the same learner
     metrics = {m.label: m.value for m in st.metric}
     assert metrics["Reviews today"] == "3" and metrics["Streak"] == "1 day"
     assert metrics["Cards studied"].startswith("3 / ")
@@ -175,7 +175,7 @@ def test_learners_are_separate(db: Path) -> None:
     at.button(key="fc:rate3").click().run()
     at.text_input(key="_learner_new").input("Bob").run()
     at.button(key="_learner_create").click().run()
-    assert at.selectbox(key="_learner").value == "Bob"
+    assert at.query_params["learner"] == "Bob"
     assert "new today 0/20" in at.caption[0].value
     store = SQLiteStore(db)
     assert sorted((p.name, p.guest) for p in store.profiles())[0] == ("Bob", False)
