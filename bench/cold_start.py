@@ -3,7 +3,9 @@ real browser (Debian's chromium via Playwright): the home page's title, its entr
 end of its script run. The browser opens the bare address, as a newcomer does; the language
 comes from its locale. Several fresh starts; the median is `cold_first_page_s` (an English
 browser) and `cold_first_page_zh_s` (a Chinese one, zh-CN: the page opens in Chinese), reported
-with the machine's load average (the figure moves with load).
+with the machine's load average (the figure moves with load). `cold_floor_s`: the same for a
+bare Streamlit app of the same shape (st.navigation, a title, five page links; our config),
+alternated with ours: what this machine and Streamlit cost before any of our code.
 
 Where the time goes, per stage (medians, seconds from process start): `cold_http_s` (the server
 answers: Python + Streamlit's import and runtime start), `cold_js_loaded_s` (the browser has
@@ -43,7 +45,29 @@ def _free_port() -> int:
 _FIRST_CONTENT = """() => !!document.querySelector('[data-testid="stMain"] h1')"""
 
 
-def _one_start(browser, tmp: Path, lang: str = "en") -> dict[str, float]:
+# The framework's floor on this machine: a bare Streamlit app of the same shape (st.navigation, a
+# title, five page links), with our .streamlit/config.toml, started and opened the same way.
+_FLOOR_APP = """import streamlit as st
+st.navigation([st.Page("pages/home.py", title="Home", default=True)]).run()
+"""
+_FLOOR_HOME = """import streamlit as st
+st.title("Home")
+for i in range(5):
+    st.page_link("pages/home.py", label=f"Link {i}")
+"""
+
+
+def _floor_app(tmp: Path) -> Path:
+    root = tmp / "floor"
+    (root / "pages").mkdir(parents=True)
+    (root / ".streamlit").mkdir()
+    (root / ".streamlit" / "config.toml").write_text((ROOT / ".streamlit" / "config.toml").read_text())
+    (root / "app.py").write_text(_FLOOR_APP)
+    (root / "pages" / "home.py").write_text(_FLOOR_HOME)
+    return root
+
+
+def _one_start(browser, tmp: Path, lang: str = "en", root: Path = ROOT) -> dict[str, float]:
     """Seconds from process start to each stage of a newcomer's first page:
     http (the server answers), js (the browser has loaded Streamlit's own page and scripts),
     content (our home page's title is drawn), ready (the whole home page, script run finished);
@@ -56,7 +80,7 @@ def _one_start(browser, tmp: Path, lang: str = "en") -> dict[str, float]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         while True:
@@ -118,12 +142,15 @@ def run(quick: bool = False) -> dict:
     n = 2 if quick else 5
     runs: list[dict[str, float]] = []
     runs_zh: list[dict[str, float]] = []
+    floor: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        floor_root = _floor_app(Path(tmp))
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            for _ in range(n):  # alternated, so that both see the same machine
+            for _ in range(n):  # alternated, so that all three see the same machine
                 runs.append(_one_start(browser, Path(tmp), "en"))
                 runs_zh.append(_one_start(browser, Path(tmp), "zh"))
+                floor.append(_one_start(browser, Path(tmp), "en", root=floor_root))
         finally:
             browser.close()
 
@@ -135,6 +162,8 @@ def run(quick: bool = False) -> dict:
         "cold_first_page_runs_s": [round(r["ready"], 2) for r in runs],
         "cold_first_page_zh_s": round(statistics.median(r["ready"] for r in runs_zh), 2),
         "cold_first_page_zh_runs_s": [round(r["ready"], 2) for r in runs_zh],
+        "cold_floor_s": round(statistics.median(r["ready"] for r in floor), 2),
+        "cold_floor_runs_s": [round(r["ready"], 2) for r in floor],
         "cold_http_s": med("http"),
         "cold_js_loaded_s": med("js"),
         "cold_first_content_s": med("content"),
@@ -150,6 +179,7 @@ def rows(result: dict) -> list[tuple[str, str]]:
     return [
         ("first usable home page (median, en)", f"{result['cold_first_page_s']:.2f} s  runs {result['cold_first_page_runs_s']}"),
         ("first usable home page (median, zh)", f"{result['cold_first_page_zh_s']:.2f} s  runs {result['cold_first_page_zh_runs_s']}"),
+        ("bare Streamlit app, same shape (floor)", f"{result['cold_floor_s']:.2f} s  runs {result['cold_floor_runs_s']}"),
         ("  server answers HTTP", f"{result['cold_http_s']:.2f} s"),
         ("  browser has Streamlit's page + scripts", f"{result['cold_js_loaded_s']:.2f} s"),
         ("  home page title drawn", f"{result['cold_first_content_s']:.2f} s"),
