@@ -14,8 +14,14 @@ SYMBOL_COLORS = {
 }
 
 
+# Each step is a row of ROW_PX pixels: its name on top (inside the plot), its boxes below it.
+ROW_PX = 48
+BAR_WIDTH = 0.5     # of a row
+BAR_DROP = 0.24     # the boxes' centre, below the row's tick (where the name sits)
+
+
 def shape_flow(labels: Sequence[str], shapes: Sequence[Sequence[int]], symbols: Sequence[Sequence[str]], *,
-               title: str, step_title: str, dim_title: str, legend: dict[str, str],
+               title: str, step_title: str, legend: dict[str, str],
                hidden: Sequence[bool] | None = None, hidden_text: str = "?") -> go.Figure:
     """One row per step (top to bottom), one coloured box per dimension: "symbol = size".
     `legend` maps each symbol to its explanation; `hidden` rows show `hidden_text` boxes instead."""
@@ -41,7 +47,8 @@ def shape_flow(labels: Sequence[str], shapes: Sequence[Sequence[int]], symbols: 
         if not d:
             continue
         data.append(go.Bar(
-            y=d["y"], x=[0.94] * len(d["x"]), base=[j + 0.03 for j in d["x"]], orientation="h", text=d["text"], width=0.78,
+            y=[y + BAR_DROP for y in d["y"]], x=[0.94] * len(d["x"]), base=[j + 0.03 for j in d["x"]],
+            orientation="h", text=d["text"], width=BAR_WIDTH,
             customdata=d["custom"], name=f"{sym}: {legend.get(sym, sym)}", marker={"color": color},
             textposition="inside", insidetextanchor="middle", textfont={"color": "white", "size": 13}, textangle=0,
             hovertemplate=(f"{step_title}: %{{customdata[0]}}<br>%{{customdata[1]}} = %{{customdata[2]}}"
@@ -49,25 +56,29 @@ def shape_flow(labels: Sequence[str], shapes: Sequence[Sequence[int]], symbols: 
         ))
     if hid["y"]:
         data.append(go.Bar(
-            y=hid["y"], x=[3.94] * len(hid["y"]), base=[0.03] * len(hid["y"]), orientation="h", width=0.78,
+            y=[y + BAR_DROP for y in hid["y"]], x=[3.94] * len(hid["y"]), base=[0.03] * len(hid["y"]),
+            orientation="h", width=BAR_WIDTH,
             text=hid["text"], customdata=hid["custom"], marker={"color": "#d5d9e0"}, showlegend=False,
             textposition="inside", insidetextanchor="middle", textfont={"size": 14, "color": "#1d2330"}, textangle=0,
             hovertemplate=f"{step_title}: %{{customdata}}<br>{hidden_text}<extra></extra>",
         ))
     fig = go.Figure(data)
     fig.update_layout(barmode="overlay", bargap=0.25)
-    fig.update_xaxes(title_text=dim_title, tickvals=[0.5, 1.5, 2.5, 3.5], ticktext=["0", "1", "2", "3"],
-                     range=[0, 4], side="top", zeroline=False, showgrid=False)
-    # an explicit range of exactly n rows, top to bottom (autorange left ~9 empty rows at the bottom)
+    # the boxes of a row are its dimensions, left to right (the title says so): no x ticks or title
+    fig.update_xaxes(showticklabels=False, range=[0, 4], side="top", zeroline=False, showgrid=False)
+    # An explicit range of exactly n rows, top to bottom (autorange left ~9 empty rows at the
+    # bottom). Each step's name is written inside the plot, above its boxes, rather than as a tick
+    # label in a left margin: a margin wide enough for the names left the boxes a sliver on a
+    # narrow screen (an 800 px projector with the sidebar open).
     fig.update_yaxes(tickvals=list(range(n)), ticktext=list(labels), range=[n - 0.5, -0.5],
-                     showgrid=False, zeroline=False, tickfont={"size": 13})
+                     ticklabelposition="inside top", ticks="", showgrid=False, zeroline=False,
+                     tickfont={"size": 13, "color": "#3d4452"})
     # The legend (one line per symbol) sits in a bottom margin sized for it, anchored to the
     # figure's bottom edge: placed under the plot area it left ~250 px of blank space above it.
     legend_h = 22 * len(by_symbol) + 30
-    style(fig, title, height=int(120 + 30 * n + legend_h))
-    longest = max((len(t) for t in labels), default=10)
+    style(fig, title, height=int(120 + ROW_PX * n + legend_h))
     fig.update_layout(legend={"orientation": "v", "x": 0, "y": 0, "yref": "container", "yanchor": "bottom",
                               "font": {"size": 13}},
-                      margin={"l": min(420, 40 + 8 * longest), "r": 20, "t": 100, "b": legend_h},
+                      margin={"l": 10, "r": 20, "t": 80, "b": legend_h},
                       uniformtext={"minsize": 10, "mode": "show"})
     return fig

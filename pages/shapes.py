@@ -98,7 +98,7 @@ def section_trace() -> None:
     labels = [step_label(s) for s in steps]
     fig = memo("flow", (key, only_first, lang), lambda: F.shape_flow(
         labels, [s.shape for s in steps], [s.symbols for s in steps], title=T_("flow_title"),
-        step_title=T_("step"), dim_title=T_("dimension"), legend=legend()))
+        step_title=T_("step"), legend=legend()))
     plot.show(fig, "flow")
     st.subheader(T_("table_title"))
     df = pd.DataFrame({
@@ -162,7 +162,7 @@ def section_quiz() -> None:
     labels = [f"{i + 1}. {step_label(s)}" for i, s in enumerate(steps)]
     fig = memo("quiz-flow", (key, tuple(shown), lang), lambda: F.shape_flow(
         labels, [s.shape for s in steps], [s.symbols for s in steps], title=T_("quiz_flow_title"),
-        step_title=T_("step"), dim_title=T_("dimension"), legend=legend(), hidden=[not x for x in shown]))
+        step_title=T_("step"), legend=legend(), hidden=[not x for x in shown]))
     plot.show(fig, "quiz-flow")
 
 
