@@ -91,5 +91,13 @@ def test_screenshot_pass(artifacts):
         # the tab shows our icon (assets/favicon.svg, set by the page script), not Streamlit's
         icon = page.evaluate("document.querySelector(\"link[rel~='icon']\").href")
         assert icon.startswith("data:image/svg+xml;base64,"), icon[:80]
+        # an 800 px screen: home's page-link cards two to a row, wide enough for a one-word title
+        # (at three to a row "Flashcards" broke mid-word)
+        page.set_viewport_size({"width": 800, "height": 900})
+        open_page(page, base, "home", "en")
+        widths = page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stPageLink"])')]
+            .map(c => c.getBoundingClientRect().width)""")
+        assert len(widths) >= 16 and min(widths) >= 150, widths
         assert not errors, errors
     assert not problems, "\n".join(problems)

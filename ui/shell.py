@@ -95,8 +95,12 @@ _BASE_CSS = """
 [data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stPlotlyChart"]) {
   min-width: min(16rem, 100%); }
 /* The same for every column holding a chart (above). On a narrow screen a metric's number gets a
-   smaller font rather than an ellipsis ("2.58e…"). */
-@media (max-width: 1000px) { [data-testid="stMetricValue"] { font-size: 1.6rem !important; } }
+   smaller font rather than an ellipsis ("2.58e…"), and page-link cards (home) go two or four to a
+   row instead of three at 8rem, where a one-word title broke mid-word ("Flashcard|s"). */
+@media (max-width: 1000px) {
+  [data-testid="stMetricValue"] { font-size: 1.6rem !important; }
+  [data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stPageLink"]) { min-width: min(9.5rem, 100%); }
+}
 /* Captions: Streamlit fades them with opacity 0.6 (about 3.9:1 on our background, below WCAG
    AA's 4.5:1); a grey that passes (5.6:1 on the page, 5.1:1 on the sidebar grey) at full opacity. */
 [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5f6673 !important; }
