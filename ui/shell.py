@@ -101,6 +101,9 @@ _BASE_CSS = """
   [data-testid="stMetricValue"] { font-size: 1.6rem !important; }
   [data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stPageLink"]) { min-width: min(9.5rem, 100%); }
 }
+/* A column holding a segmented control (flashcards: Spaced review | Cram) keeps 14rem, room for a
+   two-option control: at 800 px its last option was cut off; the next column wraps instead. */
+[data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stButtonGroup"]) { min-width: min(14rem, 100%); }
 /* Captions: Streamlit fades them with opacity 0.6 (about 3.9:1 on our background, below WCAG
    AA's 4.5:1); a grey that passes (5.6:1 on the page, 5.1:1 on the sidebar grey) at full opacity. */
 [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5f6673 !important; }
