@@ -154,15 +154,15 @@ def run(quick: bool = False) -> dict:
         finally:
             browser.close()
 
-    def med(key: str) -> float:
-        return round(statistics.median(r[key] for r in runs), 2)
+    def med(key: str, of: list[dict[str, float]] = runs) -> float:
+        return round(statistics.median(r[key] for r in of), 2)
 
     return {
         "cold_first_page_s": med("ready"),
         "cold_first_page_runs_s": [round(r["ready"], 2) for r in runs],
-        "cold_first_page_zh_s": round(statistics.median(r["ready"] for r in runs_zh), 2),
+        "cold_first_page_zh_s": med("ready", runs_zh),
         "cold_first_page_zh_runs_s": [round(r["ready"], 2) for r in runs_zh],
-        "cold_floor_s": round(statistics.median(r["ready"] for r in floor), 2),
+        "cold_floor_s": med("ready", floor),
         "cold_floor_runs_s": [round(r["ready"], 2) for r in floor],
         "cold_http_s": med("http"),
         "cold_js_loaded_s": med("js"),

@@ -36,11 +36,15 @@ print(json.dumps({{"before": before, "after": [m for m in heavy if m in sys.modu
 """
 
 
+def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`code` in a fresh interpreter at the repository root, on a store of its own."""
+    env = {**os.environ, "TIL_DB": str(tmp_path / "p.sqlite3")}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_first_page_loads_no_bank_numpy_or_torch(lang: str, tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", _RUN.format(heavy=HEAVY, lang=lang)], cwd=ROOT,
-                         env={**os.environ, "TIL_DB": str(tmp_path / "p.sqlite3")},
-                         capture_output=True, text=True, timeout=120)
+    out = _run(_RUN.format(heavy=HEAVY, lang=lang), tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["exceptions"] == 0 and result["title"] == [t("common.page_home", lang)], result
@@ -52,9 +56,7 @@ def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:
     """The same harness reports a module the page did import (here: the bank, by a returning learner's deck)."""
     code = _RUN.format(heavy=HEAVY, lang="en").replace(
         "at.run()", "at.run()\nimport ui.profile  # noqa\nfrom ui.cards import get_bank\nget_bank()")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
-                         env={**os.environ, "TIL_DB": str(tmp_path / "p.sqlite3")},
-                         capture_output=True, text=True, timeout=120)
+    out = _run(code, tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "questions.bank" in json.loads(out.stdout.strip().splitlines()[-1])["after"]
 
@@ -95,8 +97,8 @@ print("ok")
 """
 
 
-def test_a_chart_page_waits_for_a_numpy_import_in_progress() -> None:
+def test_a_chart_page_waits_for_a_numpy_import_in_progress(tmp_path: Path) -> None:
     """The warm-up thread importing torch (hence numpy) while a visitor opens a chart page: the
     figures package waits for that import instead of handing plotly a half-initialised numpy."""
-    out = subprocess.run([sys.executable, "-c", _RACE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = _run(_RACE, tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-1500:]

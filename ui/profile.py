@@ -241,13 +241,12 @@ def learner() -> Profile:
         stop_on(exc)
         raise AssertionError from exc  # unreachable
     with st.sidebar:
-        if ident.class_mode():
-            st.caption(_it("signed_in_as", name=shell.md_plain(display_name(me))))
-        elif len(others) < 2:
-            # Nobody else to pick (a newcomer's first visit): the name, not a one-option list.
-            # That list is the heaviest widget of a first page in the browser (~0.3 s of its
-            # scripts on a 2-core machine, bench/cold_start.py).
-            st.caption(_it("signed_in_as", name=shell.md_plain(display_name(me))), help=_it("alone_help"))
+        if len(others) < 2:
+            # Nobody to pick (class mode lists no one; a newcomer is alone on the store): the name,
+            # not a one-option list. That list is the heaviest widget of a first page in the
+            # browser (~0.3 s of its scripts on a 2-core machine, bench/cold_start.py).
+            st.caption(_it("signed_in_as", name=shell.md_plain(display_name(me))),
+                       help=None if ident.class_mode() else _it("alone_help"))
         else:
             st.session_state[_KEY] = me.name
             shown = {p.name: display_name(p) for p in others}
