@@ -14,6 +14,7 @@ from ui.nav import PAGES
 # when a page first imports it, and shell.warm_up() also calls torch.set_num_threads(1).
 os.environ["OMP_NUM_THREADS"] = "1"
 
+shell.skip_repl_check()
 # No page_icon: shell.apply_base() sets the tab icon (an image icon here costs ~0.1 s of imports).
 st.set_page_config(page_title="Transformer Interview Lab", layout="wide")
 

@@ -38,6 +38,19 @@ def ensure_routed() -> None:
         st.stop()
 
 
+def skip_repl_check() -> None:
+    """Under `streamlit run`, skip Streamlit's once-per-process check at the first element of
+    whether it runs in a Python REPL (it prints a hint for `python app.py`): an `inspect.stack()`
+    that resolves the module of every frame, ~0.05 s of a newcomer's first page (cold start,
+    bench/cold_start.py). Run directly (`python app.py`, no runtime), the check and its hint stay.
+    Streamlit keeps the "already checked" flag in a module global; tests/test_cold_path.py fails
+    if an upgrade renames it."""
+    import streamlit.delta_generator
+
+    if st.runtime.exists():
+        streamlit.delta_generator._use_warning_has_been_displayed = True
+
+
 def init_lang() -> str:
     """Language from session, else the URL's ?lang=, else the browser's locale, else Chinese."""
     if LANG_KEY not in st.session_state:
