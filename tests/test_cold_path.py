@@ -4,7 +4,7 @@ The home page of a learner without reviews runs in a fresh interpreter, with the
 warm-up switched off: it must not have imported the question bank and its schema (pydantic, the
 Markdown judge, search), numpy (an image favicon pulls it in through Streamlit) or torch. Those
 cost ~0.5 s of the first script run; the warm-up loads them after the first page. Nor may it run
-Streamlit's REPL check (an inspect.stack(), ~0.05 s; shell.skip_repl_check), nor compile
+Streamlit's REPL check (an inspect.stack(), 0.05-0.1 s; shell.skip_repl_check), nor compile
 Streamlit's emoji catalogue (~0.1 s; loaded for a non-ASCII label such as the language switch's
 中文, see app.py).
 """

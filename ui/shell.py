@@ -41,7 +41,7 @@ def ensure_routed() -> None:
 def skip_repl_check() -> None:
     """Under `streamlit run`, skip Streamlit's once-per-process check at the first element of
     whether it runs in a Python REPL (it prints a hint for `python app.py`): an `inspect.stack()`
-    that resolves the module of every frame, ~0.05 s of a newcomer's first page (cold start,
+    that resolves the module of every frame, 0.05-0.1 s of a newcomer's first page (cold start,
     bench/cold_start.py). Run directly (`python app.py`, no runtime), the check and its hint stay.
     Streamlit keeps the "already checked" flag in a module global; tests/test_cold_path.py fails
     if an upgrade renames it."""
